@@ -1,0 +1,46 @@
+# realtime-core — the two commands of the README, and their parts.
+#   make run    install what is missing, build, start router + gateway with the chat example
+#   make test   install what is missing, build (plain and ASan/UBSan), run every test
+SHELL := /bin/bash
+JOBS  ?= $(shell nproc)
+BUILD ?= build
+ASAN  ?= build-asan
+
+.PHONY: all deps build build-asan run test test-plain test-asan clean format
+
+all: build
+
+deps:
+	@deploy/install-deps.sh
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+$(ASAN)/Makefile:
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DRT_SANITIZE=ON
+
+build: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: $(ASAN)/Makefile
+	cmake --build $(ASAN) -j$(JOBS)
+
+run: deps build
+	@deploy/run-local.sh $(BUILD)
+
+# The plain suite first, then the same suite under the sanitizers; ctest's summary closes the output.
+test: deps build build-asan
+	cd $(BUILD) && ctest --output-on-failure
+	cd $(ASAN) && ctest --output-on-failure
+
+test-plain: deps build
+	cd $(BUILD) && ctest --output-on-failure
+
+test-asan: deps build-asan
+	cd $(ASAN) && ctest --output-on-failure
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,34 @@
+/* Small ZeroMQ helpers shared by the processes: sockets with the project's options, and
+ * one-frame / two-frame msgpack sends and receives with the frame-size limit applied. */
+#ifndef RT_ZMQIO_H
+#define RT_ZMQIO_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include "envelope.h"
+
+/* A socket of zmq type `type` (ZMQ_PUB, ZMQ_ROUTER, ...) bound (bind = true) or connected to
+ * each endpoint of a comma-separated list. linger 0, send/receive HWM `hwm` (0 = library default),
+ * ZMQ_ROUTER_HANDOVER on ROUTER sockets. Returns NULL (and logs why) on failure. Caller owns. */
+zsock_t *zmqio_socket(int type, const char *endpoints, bool bind, int hwm);
+
+/* Sends one frame (more = false) or a frame followed by others (more = true), non-blocking.
+ * Returns 0, or -1 when the socket would block or failed (counted by the caller). */
+int zmqio_send(zsock_t *sock, const void *data, size_t len, bool more);
+
+/* Sends a msgpack view as the last frame. */
+static inline int zmqio_send_mp(zsock_t *sock, mp_t v, bool more) { return zmqio_send(sock, v.p, v.n, more); }
+
+/* Receives one whole message (every frame) without blocking. Returns NULL when nothing is
+ * waiting. Caller owns the zmsg_t. */
+zmsg_t *zmqio_recv(zsock_t *sock);
+
+/* Validates frame `f` as one msgpack value within MP_MAX_FRAME / MP_MAX_DEPTH; 0 or -1. */
+int zmqio_frame_mp(zframe_t *f, mp_t *out);
+
+/* The endpoint that a peer connects to, from a bound endpoint and the host the peer used to
+ * reach us: "tcp://*:5556" seen through "tcp://10.0.0.5:5555" -> "tcp://10.0.0.5:5556".
+ * Writes into out; returns 0 or -1. */
+int zmqio_peer_endpoint(const char *bound, const char *via, char *out, size_t outlen);
+
+#endif

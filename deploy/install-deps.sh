@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the build and the tests need, only those that are missing.
+# Idempotent: a second run installs nothing and does not touch the network.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config
+  libzmq3-dev libczmq-dev libwebsockets-dev libmsgpack-dev libjansson-dev libcmocka-dev
+  python3 python3-pytest python3-websockets python3-zmq python3-msgpack
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

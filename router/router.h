@@ -1,0 +1,97 @@
+/* rt-router as a library: the kernel a user extends.
+ *
+ * A router owns rooms and presence and dispatches every client message by its type. The
+ * built-in types (room:join, room:leave, presence:list, ping) are registered with router_on
+ * exactly like user handlers; a type nobody handles takes the default route (room broadcast,
+ * direct `to`). A program builds its own router in a few lines:
+ *
+ *     router_t *r = router_new(&opts);
+ *     router_on(r, "chat:message", on_chat, NULL);
+ *     router_run(r);            // until SIGINT/SIGTERM
+ *     router_destroy(&r);
+ */
+#ifndef RT_ROUTER_H
+#define RT_ROUTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "envelope.h"
+#include "errors.h"
+
+typedef struct router router_t;
+
+typedef struct {
+    char *node_id;          /* NULL: a random one */
+    char *ingress;          /* gateway ingress ROUTER, "tcp://*:5555" */
+    char *fanout;           /* gateway fan-out PUB, "tcp://*:5556" */
+    char *api;              /* service API ROUTER, "tcp://*:5557" */
+    char *events;           /* service events PUB, "tcp://*:5558" */
+    char *mesh_bind;        /* mesh PUB, "tcp://*:9090" (issue 4) */
+    char *mesh_peers;       /* comma-separated (issue 4) */
+    bool auto_join;         /* a room message from a non-member joins it first */
+    long long max_rooms;    /* rooms per connection, 128 */
+    long long service_timeout; /* ms, 5000 */
+    long long peer_timeout; /* ms, 5000 */
+    long long gateway_timeout; /* ms without a gateway heartbeat before its connections leave, 3000 */
+    int log_level;
+} router_opts_t;
+
+/* A client message as a handler sees it. Strings are NUL-terminated and NULL when absent;
+ * everything is borrowed for the duration of the call. */
+typedef struct {
+    const char *conn;       /* the sender's connection id */
+    const char *user;       /* its user, NULL when anonymous */
+    const char *type;
+    const char *room;
+    const char *to;
+    int64_t id;             /* 0 when the request asked for no answer */
+    bool echo;
+    mp_t payload;           /* msgpack; a nil value when the client sent none */
+} rt_msg_t;
+
+typedef void (*rt_handler_fn)(router_t *r, const rt_msg_t *m, void *arg);
+/* Middleware ('*' hook): runs for every message before dispatch, in the order added.
+ * Return true to continue, false to stop (the middleware then answers, if it wants to). */
+typedef bool (*rt_middleware_fn)(router_t *r, const rt_msg_t *m, void *arg);
+
+/* Fills opts with the defaults of the contract. */
+void router_opts_default(router_opts_t *opts);
+
+/* Builds a router bound to the configured endpoints, with the built-ins registered.
+ * Returns NULL (and logs why) on failure. Caller owns; opts is copied. */
+router_t *router_new(const router_opts_t *opts);
+void router_destroy(router_t **self_p);
+
+/* Runs the event loop until SIGINT/SIGTERM or router_stop. Returns 0. */
+int router_run(router_t *r);
+void router_stop(router_t *r);
+
+/* Registers fn for `pattern`: an exact type, or a prefix ending in '*' ("chat:*").
+ * Exact patterns win over prefixes, longer prefixes over shorter; a later registration of the
+ * same pattern replaces the earlier one. Returns 0 or -1. */
+int router_on(router_t *r, const char *pattern, rt_handler_fn fn, void *arg);
+int router_use(router_t *r, rt_middleware_fn fn, void *arg);
+
+/* Answers m: an ack carrying result (absent: {}), or an error. Both do nothing when m has no
+ * id. Each request must be answered at most once. */
+void router_ack(router_t *r, const rt_msg_t *m, mp_t result);
+void router_error(router_t *r, const rt_msg_t *m, rt_err_t code, const char *message);
+
+/* The default route for m (room broadcast / direct `to`), answering m itself. */
+void router_default_route(router_t *r, const rt_msg_t *m);
+
+/* Actions, usable from handlers and services. They return RT_OK or the contract's error. */
+rt_err_t router_join(router_t *r, const char *conn, const char *room, mp_t meta);
+rt_err_t router_leave(router_t *r, const char *conn, const char *room);
+/* Every member of room except `except` (NULL: nobody) gets {type, room, from?, payload}. */
+rt_err_t router_publish(router_t *r, const char *room, const char *type, const char *from,
+                        mp_t payload, const char *except);
+/* One connection gets {type, room?, from?, payload}. */
+rt_err_t router_send(router_t *r, const char *to, const char *type, const char *room,
+                     const char *from, mp_t payload);
+rt_err_t router_disconnect(router_t *r, const char *conn, int code, const char *reason);
+bool router_is_member(router_t *r, const char *conn, const char *room);
+bool router_conn_exists(router_t *r, const char *conn);
+const char *router_node_id(const router_t *r);
+
+#endif
