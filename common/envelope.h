@@ -30,10 +30,14 @@ typedef enum {
 /* Default limits of the internal sockets. */
 #define MP_MAX_FRAME (4u * 1024u * 1024u)
 #define MP_MAX_DEPTH 64
+/* The deepest nesting mp_check can track (its stack lives on the C stack). */
+#define MP_CHECK_DEPTH_CAP 1024
 
 /* Validates that buf[0..len) holds exactly one well-formed msgpack value, no deeper than
  * max_depth containers, with every length and element count fitting in the bytes that
- * remain. Returns 0 and sets *out, or -1. Never reads past buf + len. */
+ * remain. Returns 0 and sets *out (out may be NULL), or -1. Never reads past buf + len.
+ * max_depth: a scalar alone is depth 0, a top-level map or array is depth 1; values above
+ * MP_CHECK_DEPTH_CAP are clamped to it. Cost: one pass, no allocation. */
 int mp_check(const void *buf, size_t len, int max_depth, mp_t *out);
 
 mp_type_t mp_type(mp_t v);
@@ -46,6 +50,7 @@ int mp_int(mp_t v, int64_t *out);                    /* int, or uint <= INT64_MA
 int mp_uint(mp_t v, uint64_t *out);                  /* non-negative int */
 int mp_double(mp_t v, double *out);                  /* float32/float64 (not ints) */
 int mp_bool(mp_t v, bool *out);
+int mp_bin(mp_t v, const uint8_t **p, size_t *len); /* bin (added) */
 /* Copies a str into out (NUL-terminated) when it fits in outlen-1 bytes; 0 or -1. */
 int mp_strcpy(mp_t v, char *out, size_t outlen);
 bool mp_str_eq(mp_t v, const char *s);
@@ -60,6 +65,7 @@ typedef struct {
     const uint8_t *p;
     uint32_t left;
     bool is_map;
+    const uint8_t *end; /* end of the container's bytes (reads never pass it) */
 } mp_iter_t;
 
 /* Start iterating an array or a map; returns -1 for other types. */
@@ -80,7 +86,8 @@ typedef struct {
 
 void mpw_reset(mpw_t *w);     /* len = 0, keeps the memory */
 void mpw_free(mpw_t *w);
-/* The encoded bytes as a view (valid until the next write). */
+/* The encoded bytes as a view (valid until the next write); MP_NONE after an allocation
+ * failure (oom), so a failed message can never be sent half-written. */
 mp_t mpw_view(const mpw_t *w);
 
 void mpw_map(mpw_t *w, uint32_t pairs);
@@ -92,6 +99,7 @@ void mpw_uint(mpw_t *w, uint64_t v);
 void mpw_double(mpw_t *w, double v);
 void mpw_bool(mpw_t *w, bool v);
 void mpw_nil(mpw_t *w);
+void mpw_bin(mpw_t *w, const void *p, size_t len);  /* (added) */
 void mpw_raw(mpw_t *w, mp_t v);                     /* append an encoded value (nil when absent) */
 
 /* Convenience for map entries with a str key. */

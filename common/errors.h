@@ -2,6 +2,8 @@
 #ifndef RT_ERRORS_H
 #define RT_ERRORS_H
 
+#include <stddef.h>
+
 typedef enum {
     RT_OK = 0,
     RT_E_BAD_REQUEST,

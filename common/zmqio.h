@@ -27,8 +27,10 @@ zmsg_t *zmqio_recv(zsock_t *sock);
 int zmqio_frame_mp(zframe_t *f, mp_t *out);
 
 /* The endpoint that a peer connects to, from a bound endpoint and the host the peer used to
- * reach us: "tcp://*:5556" seen through "tcp://10.0.0.5:5555" -> "tcp://10.0.0.5:5556".
- * Writes into out; returns 0 or -1. */
+ * reach us: a bound wildcard host (star, 0.0.0.0 or [::]) on port 5556 seen through
+ * "tcp://10.0.0.5:5555" -> "tcp://10.0.0.5:5556". Concrete hosts and ipc:// / inproc://
+ * endpoints are copied unchanged. Writes into out; returns 0 or -1 (does not fit, or a
+ * wildcard endpoint with a non-tcp `via`). */
 int zmqio_peer_endpoint(const char *bound, const char *via, char *out, size_t outlen);
 
 #endif
