@@ -22,11 +22,11 @@ typedef struct router router_t;
 
 typedef struct {
     char *node_id;          /* NULL: a random one */
-    char *ingress;          /* gateway ingress ROUTER, "tcp://*:5555" */
-    char *fanout;           /* gateway fan-out PUB, "tcp://*:5556" */
-    char *api;              /* service API ROUTER, "tcp://*:5557" */
-    char *events;           /* service events PUB, "tcp://*:5558" */
-    char *mesh_bind;        /* mesh PUB, "tcp://*:9090" (issue 4) */
+    char *ingress;          /* gateway ingress ROUTER, tcp port 5555 on every interface */
+    char *fanout;           /* gateway fan-out PUB, tcp port 5556 on every interface */
+    char *api;              /* service API ROUTER, tcp port 5557 on every interface */
+    char *events;           /* service events PUB, tcp port 5558 on every interface */
+    char *mesh_bind;        /* mesh PUB, tcp port 9090 on every interface (issue 4) */
     char *mesh_peers;       /* comma-separated (issue 4) */
     bool auto_join;         /* a room message from a non-member joins it first */
     long long max_rooms;    /* rooms per connection, 128 */
@@ -72,8 +72,10 @@ void router_stop(router_t *r);
 int router_on(router_t *r, const char *pattern, rt_handler_fn fn, void *arg);
 int router_use(router_t *r, rt_middleware_fn fn, void *arg);
 
-/* Answers m: an ack carrying result (absent: {}), or an error. Both do nothing when m has no
- * id. Each request must be answered at most once. */
+/* Answers m: an ack carrying result (absent: {}), or an error. An ack does nothing when m has
+ * no id; an error is sent without id then (the contract's "`id` present when the request had
+ * one"). Each request is answered at most once: later answers to the message being dispatched
+ * are ignored. A handler that returns without answering a request with id gets `{}` acked. */
 void router_ack(router_t *r, const rt_msg_t *m, mp_t result);
 void router_error(router_t *r, const rt_msg_t *m, rt_err_t code, const char *message);
 
@@ -90,6 +92,8 @@ rt_err_t router_publish(router_t *r, const char *room, const char *type, const c
 rt_err_t router_send(router_t *r, const char *to, const char *type, const char *room,
                      const char *from, mp_t payload);
 rt_err_t router_disconnect(router_t *r, const char *conn, int code, const char *reason);
+/* Appends {room, members:[{id,user,meta},...]} (join order) to w. */
+rt_err_t router_presence(router_t *r, const char *room, mpw_t *w);
 bool router_is_member(router_t *r, const char *conn, const char *room);
 bool router_conn_exists(router_t *r, const char *conn);
 const char *router_node_id(const router_t *r);

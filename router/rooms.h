@@ -1,0 +1,54 @@
+/* The room table: room -> members in join order (conn, user, meta, gateway), plus per room a
+ * small array of {gateway, local member count} so that a room event is sent once per gateway
+ * that has members, without walking the members. */
+#ifndef RT_ROOMS_H
+#define RT_ROOMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "envelope.h"
+
+typedef struct rooms rooms_t;
+typedef struct rooms_member rooms_member_t;
+
+/* One gateway that has members in a room, and how many. */
+typedef struct {
+    char *gw;
+    uint32_t count;
+} rooms_gw_t;
+
+/* Caller owns. NULL on allocation failure. */
+rooms_t *rooms_new(void);
+void rooms_destroy(rooms_t **self_p);
+
+/* Adds conn (on gateway gw, user NULL when anonymous) to room with meta (msgpack, copied;
+ * absent: stored as an empty map). Creates the room on its first member.
+ * Returns 1 when added, 0 when conn was already a member (nothing changes), -1 on OOM. */
+int rooms_add(rooms_t *self, const char *room, const char *conn, const char *user,
+              const char *gw, mp_t meta);
+/* Removes conn from room (the room goes away with its last member). Returns 1 or 0 (not a member). */
+int rooms_remove(rooms_t *self, const char *room, const char *conn);
+
+bool rooms_is_member(rooms_t *self, const char *room, const char *conn);
+size_t rooms_count(rooms_t *self);                  /* rooms with at least one member */
+size_t rooms_size(rooms_t *self, const char *room); /* members of room, 0 when absent */
+
+/* Members in join order: first, then next until NULL. Borrowed; invalid after a change to
+ * that room. */
+const rooms_member_t *rooms_first(rooms_t *self, const char *room);
+const rooms_member_t *rooms_next(const rooms_member_t *m);
+const rooms_member_t *rooms_member(rooms_t *self, const char *room, const char *conn);
+const char *rooms_member_conn(const rooms_member_t *m);
+const char *rooms_member_user(const rooms_member_t *m); /* NULL: anonymous */
+const char *rooms_member_gw(const rooms_member_t *m);
+mp_t rooms_member_meta(const rooms_member_t *m);
+
+/* The gateways with members in room: sets *gws to a borrowed array and returns its length. */
+size_t rooms_gateways(rooms_t *self, const char *room, const rooms_gw_t **gws);
+
+/* Every room name, for iteration: calls fn(room, members, arg) for each. fn must not change
+ * the table. */
+void rooms_each(rooms_t *self, void (*fn)(const char *room, size_t members, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,805 @@
+/* The router: owns the tables (rooms, conns, gateways, dispatch), runs the ingress loop of
+ * docs/internals.md and implements the actions of router.h. Every outgoing event is encoded
+ * once (msgpack, mpw) and the same bytes go to every gateway that has members of the room. */
+#include <czmq.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include "router.h"
+#include "builtins.h"
+#include "conns.h"
+#include "dispatch.h"
+#include "gateways.h"
+#include "ids.h"
+#include "jsonb.h"
+#include "log.h"
+#include "rooms.h"
+#include "zmqio.h"
+
+#define ROUTER_TICK_MS 100
+#define ROUTER_PUB_HWM 100000
+#define ROUTER_META_MAX 1024
+#define ROUTER_BATCH 1024       /* ingress messages handled before timers get a look */
+
+typedef struct {
+    uint64_t bad_frames;        /* rt_router_bad_frames_total */
+    uint64_t unknown_gateway;
+    uint64_t msgs_in;
+    uint64_t pub_dropped;
+} router_stats_t;
+
+struct router {
+    router_opts_t opts;
+    char node[RT_CONN_MAX + 1];
+    char epoch[17];
+    zsock_t *ingress;
+    zsock_t *fanout;
+    zpoller_t *poller;
+    rooms_t *rooms;
+    conns_t *conns;
+    gateways_t *gws;
+    dispatch_t *dispatch;
+    mpw_t w;                    /* scratch for one outgoing message at a time */
+    const rt_msg_t *cur;        /* the request being dispatched */
+    bool cur_answered;
+    volatile bool stop;
+    router_stats_t stats;
+};
+
+static volatile sig_atomic_t router_signalled;
+static const uint8_t empty_map[1] = { 0x80 };
+#define MP_EMPTY_MAP ((mp_t){ empty_map, 1 })
+#define MP_NIL ((mp_t){ (const uint8_t *)"\xc0", 1 })
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    router_signalled = 1;
+}
+
+void router_opts_default(router_opts_t *opts)
+{
+    /* the strings point at static text; router_new copies them */
+    *opts = (router_opts_t){
+        .node_id = NULL,
+        .ingress = (char *)"tcp://*:5555",
+        .fanout = (char *)"tcp://*:5556",
+        .api = (char *)"tcp://*:5557",
+        .events = (char *)"tcp://*:5558",
+        .mesh_bind = (char *)"tcp://*:9090",
+        .mesh_peers = NULL,
+        .auto_join = false,
+        .max_rooms = 128,
+        .service_timeout = 5000,
+        .peer_timeout = 5000,
+        .gateway_timeout = 3000,
+        .log_level = RT_LOG_INFO,
+    };
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void opts_free(router_opts_t *o)
+{
+    free(o->node_id);
+    free(o->ingress);
+    free(o->fanout);
+    free(o->api);
+    free(o->events);
+    free(o->mesh_bind);
+    free(o->mesh_peers);
+}
+
+router_t *router_new(const router_opts_t *opts)
+{
+    router_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->opts = *opts;
+    r->opts.node_id = dup_or_null(opts->node_id);
+    r->opts.ingress = dup_or_null(opts->ingress);
+    r->opts.fanout = dup_or_null(opts->fanout);
+    r->opts.api = dup_or_null(opts->api);
+    r->opts.events = dup_or_null(opts->events);
+    r->opts.mesh_bind = dup_or_null(opts->mesh_bind);
+    r->opts.mesh_peers = dup_or_null(opts->mesh_peers);
+    if (r->opts.max_rooms < 1)
+        r->opts.max_rooms = 1;
+    if (r->opts.gateway_timeout < 1)
+        r->opts.gateway_timeout = 3000;
+    if (opts->node_id && ids_valid_conn(opts->node_id, strlen(opts->node_id)))
+        snprintf(r->node, sizeof r->node, "%s", opts->node_id);
+    else {
+        if (opts->node_id)
+            rt_warn("node id '%s' is not valid, using a random one", opts->node_id);
+        ids_random(r->node, 8);
+    }
+    ids_random(r->epoch, 16);
+
+    zsys_handler_set(NULL);     /* our own SIGINT/SIGTERM handling, see router_run */
+    r->rooms = rooms_new();
+    r->conns = conns_new((size_t)r->opts.max_rooms);
+    r->gws = gateways_new();
+    r->dispatch = dispatch_new();
+    if (!r->rooms || !r->conns || !r->gws || !r->dispatch || !r->opts.ingress || !r->opts.fanout) {
+        rt_error("out of memory");
+        router_destroy(&r);
+        return NULL;
+    }
+    r->ingress = zmqio_socket(ZMQ_ROUTER, r->opts.ingress, true, 0);
+    r->fanout = zmqio_socket(ZMQ_PUB, r->opts.fanout, true, ROUTER_PUB_HWM);
+    if (!r->ingress || !r->fanout) {
+        rt_error("cannot bind ingress %s / fan-out %s", r->opts.ingress, r->opts.fanout);
+        router_destroy(&r);
+        return NULL;
+    }
+    r->poller = zpoller_new(r->ingress, NULL);
+    if (!r->poller || builtins_register(r) != 0) {
+        rt_error("cannot set up the router");
+        router_destroy(&r);
+        return NULL;
+    }
+    rt_info("node %s epoch %s: ingress %s, fan-out %s", r->node, r->epoch, r->opts.ingress,
+            r->opts.fanout);
+    return r;
+}
+
+void router_destroy(router_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    router_t *r = *self_p;
+    zpoller_destroy(&r->poller);
+    zsock_destroy(&r->ingress);
+    zsock_destroy(&r->fanout);
+    rooms_destroy(&r->rooms);
+    conns_destroy(&r->conns);
+    gateways_destroy(&r->gws);
+    dispatch_destroy(&r->dispatch);
+    mpw_free(&r->w);
+    opts_free(&r->opts);
+    free(r);
+    *self_p = NULL;
+}
+
+const char *router_node_id(const router_t *r) { return r->node; }
+void router_stop(router_t *r) { r->stop = true; }
+
+int router_on(router_t *r, const char *pattern, rt_handler_fn fn, void *arg)
+{
+    return dispatch_on(r->dispatch, pattern, fn, arg);
+}
+
+int router_use(router_t *r, rt_middleware_fn fn, void *arg)
+{
+    return dispatch_use(r->dispatch, fn, arg);
+}
+
+/* ---- output: everything to a gateway goes over the fan-out PUB under its topic ---- */
+
+static void pub(router_t *r, const char *gw, mp_t v)
+{
+    if (r->w.oom || zmqio_send(r->fanout, gw, strlen(gw), true) != 0
+        || zmqio_send_mp(r->fanout, v, false) != 0)
+        r->stats.pub_dropped++;
+}
+
+/* Writes the client-visible event {type, room?, from?, payload}. */
+static void enc_event(mpw_t *w, const char *type, const char *room, const char *from, mp_t payload)
+{
+    mpw_map(w, 2 + (room ? 1 : 0) + (from ? 1 : 0));
+    mpw_kstr(w, "type", type);
+    if (room)
+        mpw_kstr(w, "room", room);
+    if (from)
+        mpw_kstr(w, "from", from);
+    mpw_kraw(w, "payload", mp_present(payload) ? payload : MP_NIL);
+}
+
+/* {t:"out", c, f} to the gateway of conn; f written by the caller right after. */
+static void enc_out_conn(mpw_t *w, const char *conn)
+{
+    mpw_reset(w);
+    mpw_map(w, 3);
+    mpw_kstr(w, "t", "out");
+    mpw_kstr(w, "c", conn);
+    mpw_cstr(w, "f");
+}
+
+/* Sends the encoded out in r->w to every gateway with members in room, skipping a gateway
+ * whose only local member is `except`. */
+static void pub_room(router_t *r, const char *room, const char *except)
+{
+    const rooms_gw_t *gws;
+    size_t n = rooms_gateways(r->rooms, room, &gws);
+    const rooms_member_t *ex = except ? rooms_member(r->rooms, room, except) : NULL;
+    const char *exgw = ex ? rooms_member_gw(ex) : NULL;
+    mp_t v = mpw_view(&r->w);
+    for (size_t i = 0; i < n; i++) {
+        if (exgw && gws[i].count == 1 && strcmp(gws[i].gw, exgw) == 0)
+            continue;
+        pub(r, gws[i].gw, v);
+    }
+}
+
+static void room_event(router_t *r, const char *room, const char *type, const char *from,
+                       mp_t payload, const char *except)
+{
+    mpw_reset(&r->w);
+    mpw_map(&r->w, except ? 4 : 3);
+    mpw_kstr(&r->w, "t", "out");
+    mpw_kstr(&r->w, "r", room);
+    if (except)
+        mpw_kstr(&r->w, "x", except);
+    mpw_cstr(&r->w, "f");
+    enc_event(&r->w, type, room, from, payload);
+    pub_room(r, room, except);
+}
+
+static void enc_member(mpw_t *w, const char *conn, const char *user, mp_t meta, bool with_meta)
+{
+    mpw_map(w, with_meta ? 3 : 2);
+    mpw_kstr(w, "id", conn);
+    mpw_kstr(w, "user", user);
+    if (with_meta)
+        mpw_kraw(w, "meta", mp_present(meta) ? meta : MP_EMPTY_MAP);
+}
+
+/* presence:join / presence:leave of conn to the other members of room. */
+static void presence_event(router_t *r, const char *room, const char *conn, const char *user,
+                           mp_t meta, bool join)
+{
+    mpw_reset(&r->w);
+    mpw_map(&r->w, 4);
+    mpw_kstr(&r->w, "t", "out");
+    mpw_kstr(&r->w, "r", room);
+    mpw_kstr(&r->w, "x", conn);
+    mpw_cstr(&r->w, "f");
+    mpw_map(&r->w, 3);
+    mpw_kstr(&r->w, "type", join ? "presence:join" : "presence:leave");
+    mpw_kstr(&r->w, "room", room);
+    mpw_cstr(&r->w, "payload");
+    enc_member(&r->w, conn, user, meta, join);
+    pub_room(r, room, conn);
+}
+
+static void send_membership(router_t *r, const char *gw, const char *conn, const char *room,
+                            mp_t meta, bool joined)
+{
+    mpw_reset(&r->w);
+    mpw_map(&r->w, joined ? 4 : 3);
+    mpw_kstr(&r->w, "t", joined ? "joined" : "left");
+    mpw_kstr(&r->w, "c", conn);
+    mpw_kstr(&r->w, "r", room);
+    if (joined)
+        mpw_kraw(&r->w, "m", meta);
+    pub(r, gw, mpw_view(&r->w));
+}
+
+/* An error frame to conn on gateway gw (id 0: without id). */
+static void send_error(router_t *r, const char *gw, const char *conn, int64_t id, rt_err_t code,
+                       const char *message)
+{
+    enc_out_conn(&r->w, conn);
+    mpw_map(&r->w, id ? 3 : 2);
+    mpw_kstr(&r->w, "type", "error");
+    if (id)
+        mpw_kint(&r->w, "id", id);
+    mpw_cstr(&r->w, "payload");
+    mpw_map(&r->w, 2);
+    mpw_kstr(&r->w, "code", rt_err_code(code));
+    mpw_kstr(&r->w, "message", message ? message : rt_err_code(code));
+    pub(r, gw, mpw_view(&r->w));
+}
+
+/* ---- answers ---- */
+
+/* True when m may still be answered (and marks it answered). */
+static bool take_answer(router_t *r, const rt_msg_t *m)
+{
+    if (m == r->cur) {
+        if (r->cur_answered)
+            return false;
+        r->cur_answered = true;
+    }
+    return true;
+}
+
+void router_ack(router_t *r, const rt_msg_t *m, mp_t result)
+{
+    if (!m->id || !take_answer(r, m))
+        return;
+    const char *gw = conns_gw(r->conns, m->conn);
+    if (!gw)
+        return;
+    enc_out_conn(&r->w, m->conn);
+    mpw_map(&r->w, 3);
+    mpw_kstr(&r->w, "type", "ack");
+    mpw_kint(&r->w, "id", m->id);
+    mpw_kraw(&r->w, "payload", mp_present(result) ? result : MP_EMPTY_MAP);
+    pub(r, gw, mpw_view(&r->w));
+}
+
+void router_error(router_t *r, const rt_msg_t *m, rt_err_t code, const char *message)
+{
+    if (!take_answer(r, m))
+        return;
+    const char *gw = conns_gw(r->conns, m->conn);
+    if (gw)
+        send_error(r, gw, m->conn, m->id, code, message);
+}
+
+/* ---- actions ---- */
+
+static rt_err_t check_meta(mp_t meta)
+{
+    if (!mp_present(meta) || mp_is_nil(meta))
+        return RT_OK;
+    if (mp_type(meta) != MP_MAP || jsonb_size(meta) > ROUTER_META_MAX)
+        return RT_E_BAD_REQUEST;
+    return RT_OK;
+}
+
+/* Adds conn to room; `notify` sends joined to its gateway, `presence` presence:join to the
+ * others. Returns RT_OK also when already a member (nothing changes). */
+static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta, bool notify,
+                     bool presence)
+{
+    const char *gw = conns_gw(r->conns, conn);
+    if (!gw)
+        return RT_E_PEER_NOT_FOUND;
+    if (!room || !ids_valid_room(room, strlen(room)) || check_meta(meta) != RT_OK)
+        return RT_E_BAD_REQUEST;
+    if (rooms_is_member(r->rooms, room, conn))
+        return RT_OK;
+    if (!mp_present(meta) || mp_is_nil(meta))
+        meta = MP_EMPTY_MAP;
+    rt_err_t e = conns_room_add(r->conns, conn, room);
+    if (e != RT_OK)
+        return e;
+    const char *user = conns_user(r->conns, conn);
+    if (rooms_add(r->rooms, room, conn, user, gw, meta) < 0) {
+        conns_room_remove(r->conns, conn, room);
+        return RT_E_INTERNAL;
+    }
+    if (notify)
+        send_membership(r, gw, conn, room, meta, true);
+    if (presence)
+        presence_event(r, room, conn, user, meta, true);
+    return RT_OK;
+}
+
+rt_err_t router_join(router_t *r, const char *conn, const char *room, mp_t meta)
+{
+    return join(r, conn, room, meta, true, true);
+}
+
+/* Removes conn from room with presence:leave to the others; `notify` sends left to its
+ * gateway (not needed when the connection or its gateway is gone). */
+static rt_err_t leave(router_t *r, const char *conn, const char *room, bool notify)
+{
+    if (!conns_exists(r->conns, conn))
+        return RT_E_PEER_NOT_FOUND;
+    if (!room || !rooms_is_member(r->rooms, room, conn))
+        return RT_E_NOT_IN_ROOM;
+    char user[512];
+    const char *u = conns_user(r->conns, conn);
+    if (u)
+        snprintf(user, sizeof user, "%s", u);
+    char roomc[RT_ROOM_MAX + 1];   /* room may point into the tables we change */
+    snprintf(roomc, sizeof roomc, "%s", room);
+    rooms_remove(r->rooms, roomc, conn);
+    conns_room_remove(r->conns, conn, roomc);
+    if (notify)
+        send_membership(r, conns_gw(r->conns, conn), conn, roomc, MP_NONE, false);
+    presence_event(r, roomc, conn, u ? user : NULL, MP_NONE, false);
+    return RT_OK;
+}
+
+rt_err_t router_leave(router_t *r, const char *conn, const char *room)
+{
+    return leave(r, conn, room, true);
+}
+
+rt_err_t router_publish(router_t *r, const char *room, const char *type, const char *from,
+                        mp_t payload, const char *except)
+{
+    if (!room || !type)
+        return RT_E_BAD_REQUEST;
+    room_event(r, room, type, from, payload, except);
+    return RT_OK;
+}
+
+rt_err_t router_send(router_t *r, const char *to, const char *type, const char *room,
+                     const char *from, mp_t payload)
+{
+    const char *gw = conns_gw(r->conns, to);
+    if (!gw)
+        return RT_E_PEER_NOT_FOUND;
+    if (!type)
+        return RT_E_BAD_REQUEST;
+    enc_out_conn(&r->w, to);
+    enc_event(&r->w, type, room, from, payload);
+    pub(r, gw, mpw_view(&r->w));
+    return RT_OK;
+}
+
+rt_err_t router_disconnect(router_t *r, const char *conn, int code, const char *reason)
+{
+    const char *gw = conns_gw(r->conns, conn);
+    if (!gw)
+        return RT_E_PEER_NOT_FOUND;
+    if (code == 0)
+        code = 1000;
+    if (code != 1000 && (code < 4000 || code > 4999))
+        return RT_E_BAD_REQUEST;
+    mpw_reset(&r->w);
+    mpw_map(&r->w, reason ? 4 : 3);
+    mpw_kstr(&r->w, "t", "kick");
+    mpw_kstr(&r->w, "c", conn);
+    mpw_kint(&r->w, "code", code);
+    if (reason)
+        mpw_kstr(&r->w, "reason", reason);
+    pub(r, gw, mpw_view(&r->w));
+    return RT_OK;
+}
+
+bool router_is_member(router_t *r, const char *conn, const char *room)
+{
+    return rooms_is_member(r->rooms, room, conn);
+}
+
+bool router_conn_exists(router_t *r, const char *conn)
+{
+    return conns_exists(r->conns, conn);
+}
+
+rt_err_t router_presence(router_t *r, const char *room, mpw_t *w)
+{
+    size_t n = rooms_size(r->rooms, room);
+    mpw_map(w, 2);
+    mpw_kstr(w, "room", room);
+    mpw_cstr(w, "members");
+    mpw_array(w, (uint32_t)n);
+    for (const rooms_member_t *m = rooms_first(r->rooms, room); m; m = rooms_next(m))
+        enc_member(w, rooms_member_conn(m), rooms_member_user(m), rooms_member_meta(m), true);
+    return RT_OK;
+}
+
+/* True when conns a and b are both in some room. */
+static bool share_room(router_t *r, const char *a, const char *b)
+{
+    const char *const *rooms;
+    size_t n = conns_rooms(r->conns, a, &rooms);
+    for (size_t i = 0; i < n; i++)
+        if (rooms_is_member(r->rooms, rooms[i], b))
+            return true;
+    return false;
+}
+
+void router_default_route(router_t *r, const rt_msg_t *m)
+{
+    if (!m->room && !m->to) {
+        router_error(r, m, RT_E_BAD_REQUEST, "room or to required");
+        return;
+    }
+    if (m->room) {
+        if (!rooms_is_member(r->rooms, m->room, m->conn)) {
+            if (!r->opts.auto_join) {
+                router_error(r, m, RT_E_NOT_IN_ROOM, "not a member of this room");
+                return;
+            }
+            rt_err_t e = router_join(r, m->conn, m->room, MP_NONE);
+            if (e != RT_OK) {
+                router_error(r, m, e, "cannot join the room");
+                return;
+            }
+        }
+        if (m->to) {
+            if (!rooms_is_member(r->rooms, m->room, m->to)) {
+                router_error(r, m, RT_E_PEER_NOT_FOUND, "no such member in this room");
+                return;
+            }
+            router_send(r, m->to, m->type, m->room, m->conn, m->payload);
+        } else {
+            room_event(r, m->room, m->type, m->conn, m->payload, m->echo ? NULL : m->conn);
+        }
+    } else {
+        if (!conns_exists(r->conns, m->to) || !share_room(r, m->conn, m->to)) {
+            router_error(r, m, RT_E_PEER_NOT_FOUND, "no such peer in a shared room");
+            return;
+        }
+        router_send(r, m->to, m->type, NULL, m->conn, m->payload);
+    }
+    router_ack(r, m, MP_NONE);
+}
+
+/* ---- ingress ---- */
+
+/* A connection ended (close, or its gateway was dropped): it leaves every room. */
+static void conn_gone(router_t *r, const char *conn)
+{
+    const char *const *rooms;
+    size_t n;
+    while ((n = conns_rooms(r->conns, conn, &rooms)) > 0) {
+        char room[RT_ROOM_MAX + 1];
+        snprintf(room, sizeof room, "%s", rooms[n - 1]);
+        if (leave(r, conn, room, false) != RT_OK)
+            conns_room_remove(r->conns, conn, room);   /* tables disagree: never loop */
+    }
+    conns_remove(r->conns, conn);
+}
+
+static void drop_gateway(router_t *r, const char *gw)
+{
+    char id[RT_CONN_MAX + 1];
+    snprintf(id, sizeof id, "%s", gw);
+    size_t n = 0;
+    char **list = conns_of_gateway(r->conns, id, &n);
+    rt_warn("gateway %s silent for %lld ms: dropping its %zu connections", id,
+            r->opts.gateway_timeout, n);
+    for (size_t i = 0; list && list[i]; i++)
+        conn_gone(r, list[i]);
+    conns_list_free(&list);
+    gateways_drop(r->gws, id);
+}
+
+/* Reads a str field into out (NUL-terminated); 1 when present and valid, 0 when absent or
+ * nil, -1 when present but not a valid value for `valid`. */
+static int get_name(mp_t map, const char *key, char *out, size_t outlen,
+                    bool (*valid)(const char *, size_t))
+{
+    mp_t v = mp_get(map, key);
+    if (!mp_present(v) || mp_is_nil(v))
+        return 0;
+    const char *s;
+    size_t len;
+    if (mp_str(v, &s, &len) != 0 || len >= outlen || !valid(s, len))
+        return -1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return 1;
+}
+
+/* A user id: any 1-255 byte string without NUL. */
+static bool valid_user(const char *s, size_t len)
+{
+    return len > 0 && memchr(s, '\0', len) == NULL;
+}
+
+static void on_open(router_t *r, const char *gw, mp_t body)
+{
+    char conn[RT_CONN_MAX + 1], user[256];
+    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
+        r->stats.bad_frames++;
+        return;
+    }
+    int hu = get_name(body, "u", user, sizeof user, valid_user);
+    if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
+        rt_error("out of memory adding connection %s", conn);
+}
+
+static void on_close(router_t *r, mp_t body)
+{
+    char conn[RT_CONN_MAX + 1];
+    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
+        r->stats.bad_frames++;
+        return;
+    }
+    conn_gone(r, conn);
+}
+
+static void on_attach(router_t *r, const char *gw, mp_t body)
+{
+    bool loud = gateways_loud(r->gws, gw);
+    mp_iter_t it;
+    if (mp_iter(mp_get(body, "conns"), &it) != 0) {
+        r->stats.bad_frames++;
+        return;
+    }
+    mp_t c;
+    while (mp_next(&it, &c)) {
+        char conn[RT_CONN_MAX + 1], user[256];
+        if (mp_type(c) != MP_MAP || get_name(c, "c", conn, sizeof conn, ids_valid_conn) != 1) {
+            r->stats.bad_frames++;
+            continue;
+        }
+        int hu = get_name(c, "u", user, sizeof user, valid_user);
+        if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
+            continue;
+        mp_iter_t rit;
+        if (mp_iter(mp_get(c, "rooms"), &rit) != 0)
+            continue;
+        mp_t pair;
+        while (mp_next(&rit, &pair)) {
+            mp_iter_t pit;
+            mp_t rv, meta = MP_NONE;
+            char room[RT_ROOM_MAX + 1];
+            if (mp_iter(pair, &pit) != 0 || !mp_next(&pit, &rv) || mp_strcpy(rv, room, sizeof room) != 0
+                || !ids_valid_room(room, strlen(room)))
+                continue;
+            if (!mp_next(&pit, &meta) || check_meta(meta) != RT_OK)
+                meta = MP_NONE;
+            /* the gateway already holds the membership: no joined back */
+            join(r, conn, room, meta, false, loud);
+        }
+    }
+}
+
+/* Parses a `msg` into an rt_msg_t and dispatches it. */
+static void on_msg(router_t *r, const char *gw, mp_t body)
+{
+    char conn[RT_CONN_MAX + 1], type[RT_TYPE_MAX + 1], room[RT_ROOM_MAX + 1], to[RT_CONN_MAX + 1];
+    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
+        r->stats.bad_frames++;
+        return;
+    }
+    r->stats.msgs_in++;
+    int64_t id = 0;
+    mp_t idv = mp_get(body, "id");
+    bool bad_id = false;
+    if (mp_present(idv) && !mp_is_nil(idv) && (mp_int(idv, &id) != 0 || id < 1 || id > RT_ID_MAX)) {
+        id = 0;
+        bad_id = true;
+    }
+    if (!conns_exists(r->conns, conn)) {
+        send_error(r, gw, conn, id, RT_E_INTERNAL, "unknown connection");
+        return;
+    }
+    int ht = get_name(body, "type", type, sizeof type, ids_valid_type);
+    int hr = get_name(body, "room", room, sizeof room, ids_valid_room);
+    int hto = get_name(body, "to", to, sizeof to, ids_valid_conn);
+    bool echo = false;
+    mp_t ev = mp_get(body, "echo");
+    if (mp_present(ev) && !mp_is_nil(ev) && mp_bool(ev, &echo) != 0)
+        bad_id = true;
+    if (bad_id || ht != 1 || hr < 0 || hto < 0) {
+        send_error(r, gw, conn, id, RT_E_BAD_REQUEST, "bad field");
+        return;
+    }
+    rt_msg_t m = {
+        .conn = conn,
+        .user = conns_user(r->conns, conn),
+        .type = type,
+        .room = hr == 1 ? room : NULL,
+        .to = hto == 1 ? to : NULL,
+        .id = id,
+        .echo = echo,
+        .payload = mp_get(body, "payload"),
+    };
+    if (!mp_present(m.payload))
+        m.payload = MP_NIL;
+    const rt_msg_t *outer = r->cur;
+    bool outer_answered = r->cur_answered;
+    r->cur = &m;
+    r->cur_answered = false;
+    bool stopped = false;
+    dispatch_kind_t kind = dispatch_run(r->dispatch, r, &m, &stopped);
+    if (kind == DISPATCH_RESERVED)
+        router_error(r, &m, RT_E_UNKNOWN_TYPE, "unknown type in a reserved namespace");
+    else if (kind == DISPATCH_DEFAULT)
+        router_default_route(r, &m);
+    /* exactly one answer per request: a handler that forgot gets {} acked for it, a
+     * middleware that stopped the message silently answers forbidden */
+    if (m.id && !r->cur_answered) {
+        if (stopped)
+            router_error(r, &m, RT_E_FORBIDDEN, "refused");
+        else
+            router_ack(r, &m, MP_NONE);
+    }
+    r->cur = outer;
+    r->cur_answered = outer_answered;
+}
+
+static void on_hello(router_t *r, zframe_t *rid, const char *gw)
+{
+    if (gateways_hello(r->gws, gw, zframe_data(rid), zframe_size(rid), ids_mono_ms()) != 0)
+        return;
+    rt_info("gateway %s hello%s", gw, gateways_loud(r->gws, gw) ? " (was dropped)" : "");
+    mpw_reset(&r->w);
+    mpw_map(&r->w, 4);
+    mpw_kstr(&r->w, "t", "hello");
+    mpw_kstr(&r->w, "node", r->node);
+    mpw_kstr(&r->w, "ep", r->epoch);
+    mpw_kstr(&r->w, "fanout", r->opts.fanout);
+    if (r->w.oom || zmqio_send(r->ingress, zframe_data(rid), zframe_size(rid), true) != 0
+        || zmqio_send_mp(r->ingress, mpw_view(&r->w), false) != 0)
+        r->stats.pub_dropped++;
+}
+
+static void send_simple(router_t *r, const char *gw, const char *t, mp_t n)
+{
+    mpw_reset(&r->w);
+    mpw_map(&r->w, mp_present(n) ? 3 : 2);
+    mpw_kstr(&r->w, "t", t);
+    mpw_kstr(&r->w, "ep", r->epoch);
+    if (mp_present(n))
+        mpw_kraw(&r->w, "n", n);
+    pub(r, gw, mpw_view(&r->w));
+}
+
+static void on_frame(router_t *r, zmsg_t *msg)
+{
+    size_t frames = zmsg_size(msg);
+    zframe_t *rid = zmsg_first(msg);
+    zframe_t *last = zmsg_last(msg);
+    mp_t body;
+    char t[16], gw[RT_CONN_MAX + 1];
+    if (frames < 2 || frames > 3 || zmqio_frame_mp(last, &body) != 0 || mp_type(body) != MP_MAP
+        || mp_strcpy(mp_get(body, "t"), t, sizeof t) != 0) {
+        r->stats.bad_frames++;
+        return;
+    }
+    if (get_name(body, "gw", gw, sizeof gw, ids_valid_conn) != 1) {
+        r->stats.bad_frames++;
+        return;
+    }
+    if (strcmp(t, "hello") == 0) {
+        on_hello(r, rid, gw);
+        return;
+    }
+    if (gateways_touch(r->gws, gw, ids_mono_ms()) != 0) {
+        r->stats.unknown_gateway++;
+        send_simple(r, gw, "unknown", MP_NONE);
+        return;
+    }
+    if (strcmp(t, "msg") == 0)
+        on_msg(r, gw, body);
+    else if (strcmp(t, "hb") == 0)
+        send_simple(r, gw, "hb", MP_NONE);
+    else if (strcmp(t, "sync") == 0)
+        send_simple(r, gw, "synced", mp_present(mp_get(body, "n")) ? mp_get(body, "n") : MP_NIL);
+    else if (strcmp(t, "open") == 0)
+        on_open(r, gw, body);
+    else if (strcmp(t, "close") == 0)
+        on_close(r, body);
+    else if (strcmp(t, "attach") == 0)
+        on_attach(r, gw, body);
+    else
+        r->stats.bad_frames++;
+}
+
+static void on_tick(router_t *r)
+{
+    int64_t now = ids_mono_ms();
+    const char *gw;
+    while ((gw = gateways_expired(r->gws, now, r->opts.gateway_timeout)) != NULL)
+        drop_gateway(r, gw);
+}
+
+int router_run(router_t *r)
+{
+    struct sigaction sa = { 0 };
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int64_t next_tick = ids_mono_ms() + ROUTER_TICK_MS;
+    while (!r->stop && !router_signalled) {
+        int64_t wait = next_tick - ids_mono_ms();
+        if (wait < 0)
+            wait = 0;
+        void *which = zpoller_wait(r->poller, (int)wait);
+        if (which == r->ingress) {
+            for (int i = 0; i < ROUTER_BATCH && !r->stop; i++) {
+                zmsg_t *msg = zmqio_recv(r->ingress);
+                if (!msg)
+                    break;
+                on_frame(r, msg);
+                zmsg_destroy(&msg);
+            }
+        }
+        if (ids_mono_ms() >= next_tick) {
+            on_tick(r);
+            next_tick = ids_mono_ms() + ROUTER_TICK_MS;
+        }
+    }
+    rt_info("stopping: %llu messages, %llu bad frames, %llu from unknown gateways, %llu dropped",
+            (unsigned long long)r->stats.msgs_in, (unsigned long long)r->stats.bad_frames,
+            (unsigned long long)r->stats.unknown_gateway, (unsigned long long)r->stats.pub_dropped);
+    return 0;
+}
