@@ -46,7 +46,10 @@ void buf_putc(buf_t *b, char c)
     b->data[b->len++] = c;
 }
 
-void buf_puts(buf_t *b, const char *s) { buf_append(b, s, strlen(s)); }
+void buf_puts(buf_t *b, const char *s)
+{
+    buf_append(b, s, strlen(s));
+}
 
 /* Formats straight into the buffer; one retry after growing when the first try did not fit.
  * The buffer is not NUL-terminated in len, but a NUL is left after the data. */
@@ -71,7 +74,10 @@ void buf_printf(buf_t *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void buf_reset(buf_t *b) { b->len = 0; }
+void buf_reset(buf_t *b)
+{
+    b->len = 0;
+}
 
 void buf_free(buf_t *b)
 {

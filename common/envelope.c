@@ -17,19 +17,25 @@ typedef struct {
     size_t hdr;
     uint64_t size;
     uint64_t count;
-    bool neg;   /* MP_INT: the value is negative and lives in i, otherwise in u */
+    bool neg; /* MP_INT: the value is negative and lives in i, otherwise in u */
     int64_t i;
     uint64_t u;
     double d;
     bool b;
 } mp_head_t;
 
-static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static uint64_t be64(const uint8_t *p) { return (uint64_t)be32(p) << 32 | be32(p + 4); }
+static uint64_t be64(const uint8_t *p)
+{
+    return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
 
 static void set_uint(mp_head_t *h, uint64_t u)
 {
@@ -86,27 +92,79 @@ static int mp_head(const uint8_t *p, const uint8_t *end, mp_head_t *h)
     }
 
     /* 0xc0 .. 0xdf: fixed header sizes */
-    static const uint8_t hdr_len[32] = {
-        /* c0 nil */ 1, /* c1 */ 0, /* c2 c3 */ 1, 1,
-        /* c4-c6 bin */ 2, 3, 5, /* c7-c9 ext */ 3, 4, 6,
-        /* ca cb float */ 5, 9, /* cc-cf uint */ 2, 3, 5, 9,
-        /* d0-d3 int */ 2, 3, 5, 9, /* d4-d8 fixext */ 2, 2, 2, 2, 2,
-        /* d9-db str */ 2, 3, 5, /* dc dd array */ 3, 5, /* de df map */ 3, 5};
+    static const uint8_t hdr_len[32] = {/* c0 nil */ 1,
+                                        /* c1 */ 0,
+                                        /* c2 c3 */ 1,
+                                        1,
+                                        /* c4-c6 bin */ 2,
+                                        3,
+                                        5,
+                                        /* c7-c9 ext */ 3,
+                                        4,
+                                        6,
+                                        /* ca cb float */ 5,
+                                        9,
+                                        /* cc-cf uint */ 2,
+                                        3,
+                                        5,
+                                        9,
+                                        /* d0-d3 int */ 2,
+                                        3,
+                                        5,
+                                        9,
+                                        /* d4-d8 fixext */ 2,
+                                        2,
+                                        2,
+                                        2,
+                                        2,
+                                        /* d9-db str */ 2,
+                                        3,
+                                        5,
+                                        /* dc dd array */ 3,
+                                        5,
+                                        /* de df map */ 3,
+                                        5};
     h->hdr = hdr_len[b - 0xc0];
     if (h->hdr == 0 || avail < h->hdr)
         return -1;
     const uint8_t *q = p + 1;
     switch (b) {
-    case 0xc0: h->type = MP_NIL; return 0;
-    case 0xc2: h->type = MP_BOOL; h->b = false; return 0;
-    case 0xc3: h->type = MP_BOOL; h->b = true; return 0;
-    case 0xc4: h->type = MP_BIN; h->size = q[0]; break;
-    case 0xc5: h->type = MP_BIN; h->size = be16(q); break;
-    case 0xc6: h->type = MP_BIN; h->size = be32(q); break;
+    case 0xc0:
+        h->type = MP_NIL;
+        return 0;
+    case 0xc2:
+        h->type = MP_BOOL;
+        h->b = false;
+        return 0;
+    case 0xc3:
+        h->type = MP_BOOL;
+        h->b = true;
+        return 0;
+    case 0xc4:
+        h->type = MP_BIN;
+        h->size = q[0];
+        break;
+    case 0xc5:
+        h->type = MP_BIN;
+        h->size = be16(q);
+        break;
+    case 0xc6:
+        h->type = MP_BIN;
+        h->size = be32(q);
+        break;
     /* ext8/16/32: the type byte is counted in the header, size is the data */
-    case 0xc7: h->type = MP_EXT; h->size = q[0]; break;
-    case 0xc8: h->type = MP_EXT; h->size = be16(q); break;
-    case 0xc9: h->type = MP_EXT; h->size = be32(q); break;
+    case 0xc7:
+        h->type = MP_EXT;
+        h->size = q[0];
+        break;
+    case 0xc8:
+        h->type = MP_EXT;
+        h->size = be16(q);
+        break;
+    case 0xc9:
+        h->type = MP_EXT;
+        h->size = be32(q);
+        break;
     case 0xca: {
         uint32_t bits = be32(q);
         float f;
@@ -121,27 +179,69 @@ static int mp_head(const uint8_t *p, const uint8_t *end, mp_head_t *h)
         h->type = MP_FLOAT;
         return 0;
     }
-    case 0xcc: set_uint(h, q[0]); return 0;
-    case 0xcd: set_uint(h, be16(q)); return 0;
-    case 0xce: set_uint(h, be32(q)); return 0;
-    case 0xcf: set_uint(h, be64(q)); return 0;
-    case 0xd0: set_sint(h, (int8_t)q[0]); return 0;
-    case 0xd1: set_sint(h, (int16_t)be16(q)); return 0;
-    case 0xd2: set_sint(h, (int32_t)be32(q)); return 0;
-    case 0xd3: set_sint(h, (int64_t)be64(q)); return 0;
-    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+    case 0xcc:
+        set_uint(h, q[0]);
+        return 0;
+    case 0xcd:
+        set_uint(h, be16(q));
+        return 0;
+    case 0xce:
+        set_uint(h, be32(q));
+        return 0;
+    case 0xcf:
+        set_uint(h, be64(q));
+        return 0;
+    case 0xd0:
+        set_sint(h, (int8_t)q[0]);
+        return 0;
+    case 0xd1:
+        set_sint(h, (int16_t)be16(q));
+        return 0;
+    case 0xd2:
+        set_sint(h, (int32_t)be32(q));
+        return 0;
+    case 0xd3:
+        set_sint(h, (int64_t)be64(q));
+        return 0;
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
         h->type = MP_EXT;
         h->size = 1u + (1u << (b - 0xd4)); /* type byte + 1/2/4/8/16 data bytes */
         h->hdr = 1;
         break;
-    case 0xd9: h->type = MP_STR; h->size = q[0]; break;
-    case 0xda: h->type = MP_STR; h->size = be16(q); break;
-    case 0xdb: h->type = MP_STR; h->size = be32(q); break;
-    case 0xdc: h->type = MP_ARRAY; h->count = be16(q); return 0;
-    case 0xdd: h->type = MP_ARRAY; h->count = be32(q); return 0;
-    case 0xde: h->type = MP_MAP; h->count = 2u * (uint64_t)be16(q); return 0;
-    case 0xdf: h->type = MP_MAP; h->count = 2u * (uint64_t)be32(q); return 0;
-    default: return -1;
+    case 0xd9:
+        h->type = MP_STR;
+        h->size = q[0];
+        break;
+    case 0xda:
+        h->type = MP_STR;
+        h->size = be16(q);
+        break;
+    case 0xdb:
+        h->type = MP_STR;
+        h->size = be32(q);
+        break;
+    case 0xdc:
+        h->type = MP_ARRAY;
+        h->count = be16(q);
+        return 0;
+    case 0xdd:
+        h->type = MP_ARRAY;
+        h->count = be32(q);
+        return 0;
+    case 0xde:
+        h->type = MP_MAP;
+        h->count = 2u * (uint64_t)be16(q);
+        return 0;
+    case 0xdf:
+        h->type = MP_MAP;
+        h->count = 2u * (uint64_t)be32(q);
+        return 0;
+    default:
+        return -1;
     }
 payload:
     if (h->hdr > avail || h->size > avail - h->hdr)
@@ -236,7 +336,10 @@ mp_type_t mp_type(mp_t v)
     return head_of(v, &h) < 0 ? MP_ABSENT : h.type;
 }
 
-bool mp_is_nil(mp_t v) { return mp_type(v) == MP_NIL; }
+bool mp_is_nil(mp_t v)
+{
+    return mp_type(v) == MP_NIL;
+}
 
 int mp_str(mp_t v, const char **s, size_t *len)
 {
@@ -564,9 +667,15 @@ void mpw_double(mpw_t *w, double v)
     put_tagged(w, 0xcb, bits, 8);
 }
 
-void mpw_bool(mpw_t *w, bool v) { put_tagged(w, v ? 0xc3 : 0xc2, 0, 0); }
+void mpw_bool(mpw_t *w, bool v)
+{
+    put_tagged(w, v ? 0xc3 : 0xc2, 0, 0);
+}
 
-void mpw_nil(mpw_t *w) { put_tagged(w, 0xc0, 0, 0); }
+void mpw_nil(mpw_t *w)
+{
+    put_tagged(w, 0xc0, 0, 0);
+}
 
 void mpw_raw(mpw_t *w, mp_t v)
 {

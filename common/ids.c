@@ -52,9 +52,18 @@ static bool name_ok(const char *s, size_t len, size_t max, const char *extra)
     return true;
 }
 
-bool ids_valid_type(const char *s, size_t len) { return name_ok(s, len, RT_TYPE_MAX, "_.:-"); }
-bool ids_valid_room(const char *s, size_t len) { return name_ok(s, len, RT_ROOM_MAX, "_.:@/-"); }
-bool ids_valid_conn(const char *s, size_t len) { return name_ok(s, len, RT_CONN_MAX, "_.:-"); }
+bool ids_valid_type(const char *s, size_t len)
+{
+    return name_ok(s, len, RT_TYPE_MAX, "_.:-");
+}
+bool ids_valid_room(const char *s, size_t len)
+{
+    return name_ok(s, len, RT_ROOM_MAX, "_.:@/-");
+}
+bool ids_valid_conn(const char *s, size_t len)
+{
+    return name_ok(s, len, RT_CONN_MAX, "_.:-");
+}
 
 bool ids_reserved_type(const char *s, size_t len)
 {

@@ -5,7 +5,9 @@
  * whole int64 range; an integer outside it is an error rather than a silent rounding.
  * Reals are float64 and are written back in the shortest form that reads back to the same
  * double (0.1 stays 0.1). Strings are UTF-8 with \u escapes decoded (surrogate pairs joined);
- * NUL characters (\u0000) are kept. Duplicate object keys: the last one wins (jansson).
+ * NUL characters (\u0000) are kept in string values (jansson refuses them in object keys:
+ * JSONB_SYNTAX). Duplicate object keys: the last one wins (jansson), at the position of the
+ * first. Object keys keep their order.
  *
  * This is the only module that uses the JSON library. */
 #ifndef RT_JSONB_H

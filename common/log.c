@@ -24,7 +24,10 @@ void rt_log_set_level(rt_log_level_t level)
         log_level = level;
 }
 
-rt_log_level_t rt_log_level(void) { return log_level; }
+rt_log_level_t rt_log_level(void)
+{
+    return log_level;
+}
 
 int rt_log_parse_level(const char *name, rt_log_level_t *out)
 {
@@ -53,8 +56,8 @@ void rt_log(rt_log_level_t level, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, log_name, level_tags[level]);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, log_name, level_tags[level]);
     if (n < 0)
         return;
     size_t used = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
