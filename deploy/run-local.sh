@@ -2,7 +2,7 @@
 # Starts one rt-router and one rt-gateway serving the chat example, for trying things locally.
 #   deploy/run-local.sh BUILD_DIR        (what `make run` calls)
 # The router binds its ZeroMQ ports on 127.0.0.1 only; the gateway listens on 0.0.0.0:8080
-# (override with RT_LISTEN / RT_PORT-free flags in the environment: RT_* variables reach both).
+# (RT_LISTEN=HOST:PORT in the environment changes the listen address).
 # Ctrl-C or SIGTERM stops both; if either dies on its own the other is stopped and we exit 1.
 set -uo pipefail
 
