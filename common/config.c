@@ -346,7 +346,7 @@ static int check_host(const char *h, size_t len, char *why, size_t whylen)
  * public key, CONTRACT.md §4). */
 static int check_one_endpoint(const char *v, size_t len, char *why, size_t whylen)
 {
-    if (len > 7 && strncmp(v, "ipc://", 6) == 0)
+    if (len > 6 && strncmp(v, "ipc://", 6) == 0)
         return 0;
     if (len > 9 && strncmp(v, "inproc://", 9) == 0)
         return 0;
