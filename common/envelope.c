@@ -64,8 +64,10 @@ static int mp_head(const uint8_t *p, const uint8_t *end, mp_head_t *h)
         return -1;
     size_t avail = (size_t)(end - p);
     uint8_t b = p[0];
-    memset(h, 0, sizeof *h);
+    /* Only the fields every caller reads are reset (this runs once per value). */
     h->hdr = 1;
+    h->size = 0;
+    h->count = 0;
 
     if (b <= 0x7f) {
         set_uint(h, b);
@@ -301,6 +303,14 @@ static const uint8_t *mp_skip(const uint8_t *p, const uint8_t *end)
         }
     }
     return p;
+}
+
+size_t mp_size(mp_t v)
+{
+    if (!v.p || v.n == 0)
+        return 0;
+    const uint8_t *q = mp_skip(v.p, v.p + v.n);
+    return q ? (size_t)(q - v.p) : 0;
 }
 
 static int head_of(mp_t v, mp_head_t *h)

@@ -55,6 +55,10 @@ int mp_bin(mp_t v, const uint8_t **p, size_t *len); /* bin (added) */
 int mp_strcpy(mp_t v, char *out, size_t outlen);
 bool mp_str_eq(mp_t v, const char *s);
 
+/* Encoded size of the value that starts at v.p, where v.n is only an upper bound (e.g. the
+ * rest of a buffer); 0 when it does not fit. O(1) for scalars, walks containers. (added) */
+size_t mp_size(mp_t v);
+
 /* Element count of an array or a map (pairs); 0 for anything else. */
 uint32_t mp_count(mp_t v);
 /* The value under a str key in a map; MP_NONE when v is not a map or the key is absent.
