@@ -260,7 +260,10 @@ static void put_string(sink_t *s, const uint8_t *p, size_t len)
 }
 
 /* The shortest of %.15g / %.16g / %.17g that reads back to the same double (%.17g always
- * does). An integral result gets ".0" so it stays a float for the reader. */
+ * does). An integral result gets ".0" so it stays a float for the reader. Costs up to three
+ * snprintf + strtod pairs per double (most values stop at the first). Any double whose
+ * shortest form has <= 15 digits comes out in that form; subnormals (below 2.2e-308, fewer
+ * bits of precision) can get more digits than strictly needed, still exact. */
 static void put_double(sink_t *s, double d)
 {
     if (!isfinite(d)) {
@@ -274,8 +277,21 @@ static void put_double(sink_t *s, double d)
         if (prec == 17 || memcmp(&back, &d, sizeof d) == 0) /* same bits: -0.0 stays -0.0 */
             break;
     }
+    /* Compact exponent as JavaScript and most senders write it: "1e-07" -> "1e-7",
+     * "1e+300" -> "1e300", so common inputs come back as the same text. */
+    char *e = strchr(tmp, 'e');
+    if (e) {
+        char *src = e + 1, *dst = e + 1;
+        if (*src == '+')
+            src++;
+        else if (*src == '-')
+            *dst++ = *src++;
+        while (src[0] == '0' && src[1])
+            src++;
+        memmove(dst, src, strlen(src) + 1);
+    }
     puts_(s, tmp);
-    if (!strpbrk(tmp, ".eE"))
+    if (!strpbrk(tmp, ".e"))
         puts_(s, ".0");
 }
 
