@@ -178,6 +178,45 @@ static void test_round_trip_scalars(void **state)
     mpw_free(&w);
 }
 
+/* Types only services produce (float32, ext, fixext, bin) are validated and typed too. */
+static void test_foreign_types(void **state)
+{
+    const uint8_t frame[] = {
+        0x95,                         /* array of 5 */
+        0xca, 0x3f, 0xc0, 0x00, 0x00, /* float32 1.5 */
+        0xd4, 0x01, 0x02,             /* fixext1 */
+        0xc7, 0x02, 0x05, 'a',  'b',  /* ext8, 2 bytes */
+        0xc4, 0x01, 0xff,             /* bin8, 1 byte */
+        0xd0, 0x85,                   /* int8 -123 */
+    };
+    mp_t v, e;
+    assert_int_equal(mp_check(frame, sizeof frame, 1, &v), 0);
+    mp_iter_t it;
+    assert_int_equal(mp_iter(v, &it), 0);
+    double d;
+    assert_true(mp_next(&it, &e));
+    assert_int_equal(mp_double(e, &d), 0);
+    assert_true(d == 1.5);
+    assert_true(mp_next(&it, &e));
+    assert_int_equal(mp_type(e), MP_EXT);
+    assert_int_equal(e.n, 3);
+    assert_true(mp_next(&it, &e));
+    assert_int_equal(mp_type(e), MP_EXT);
+    assert_int_equal(e.n, 5);
+    assert_true(mp_next(&it, &e));
+    assert_int_equal(mp_type(e), MP_BIN);
+    assert_true(mp_next(&it, &e));
+    int64_t i;
+    assert_int_equal(mp_int(e, &i), 0);
+    assert_int_equal(i, -123);
+    assert_false(mp_next(&it, &e));
+    /* A fixext16 that is one byte short. */
+    const uint8_t short_ext[] = {0xd8, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(mp_check(short_ext, sizeof short_ext, 0, NULL), -1);
+    assert_int_equal(mp_size((mp_t){frame, sizeof frame + 0}), sizeof frame);
+    assert_int_equal(mp_size((mp_t){frame + 1, 100}), 5); /* n is only an upper bound */
+}
+
 /* The writer uses the smallest encoding. */
 static void test_smallest_encodings(void **state)
 {
@@ -343,11 +382,12 @@ static void test_writer_oom_is_sticky(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip_envelope),    cmocka_unit_test(test_round_trip_scalars),
-        cmocka_unit_test(test_smallest_encodings),     cmocka_unit_test(test_raw_forwarding),
-        cmocka_unit_test(test_truncated_every_prefix), cmocka_unit_test(test_trailing_bytes),
-        cmocka_unit_test(test_hostile_headers),        cmocka_unit_test(test_depth_limit),
-        cmocka_unit_test(test_get_and_duplicates),     cmocka_unit_test(test_writer_oom_is_sticky),
+        cmocka_unit_test(test_round_trip_envelope),  cmocka_unit_test(test_round_trip_scalars),
+        cmocka_unit_test(test_foreign_types),        cmocka_unit_test(test_smallest_encodings),
+        cmocka_unit_test(test_raw_forwarding),       cmocka_unit_test(test_truncated_every_prefix),
+        cmocka_unit_test(test_trailing_bytes),       cmocka_unit_test(test_hostile_headers),
+        cmocka_unit_test(test_depth_limit),          cmocka_unit_test(test_get_and_duplicates),
+        cmocka_unit_test(test_writer_oom_is_sticky),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
