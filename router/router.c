@@ -18,7 +18,7 @@
 #include "zmqio.h"
 
 #define ROUTER_TICK_MS 100
-#define ROUTER_PUB_HWM 100000
+#define ROUTER_PUB_HWM 100000   /* PUB and ingress: bursts must not hit the drop-at-HWM */
 #define ROUTER_META_MAX 1024
 #define ROUTER_BATCH 1024       /* ingress messages handled before timers get a look */
 
@@ -130,7 +130,7 @@ router_t *router_new(const router_opts_t *opts)
         router_destroy(&r);
         return NULL;
     }
-    r->ingress = zmqio_socket(ZMQ_ROUTER, r->opts.ingress, true, 0);
+    r->ingress = zmqio_socket(ZMQ_ROUTER, r->opts.ingress, true, ROUTER_PUB_HWM);
     r->fanout = zmqio_socket(ZMQ_PUB, r->opts.fanout, true, ROUTER_PUB_HWM);
     if (!r->ingress || !r->fanout) {
         rt_error("cannot bind ingress %s / fan-out %s", r->opts.ingress, r->opts.fanout);
