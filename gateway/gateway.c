@@ -67,6 +67,10 @@ struct gateway {
     zhashx_t *rooms;     /* name -> room_t* (key is room->name, not copied) */
     size_t nconns;
     bool shutting_down;
+    bool pressure;       /* a client queue is over half full: write before reading more */
+    unsigned pumped;     /* fan-out messages handled in this round */
+    void (*later)(void *arg);
+    void *later_arg;
     metrics_t m;
     mpw_t w, scratch;
     buf_t json;
@@ -202,6 +206,8 @@ static void conn_queue(gw_conn_t *c, frame_t *f)
         }
         return;
     }
+    if (c->q.bytes > (size_t)c->gw->cfg.max_queue / 2)
+        c->gw->pressure = true;
     ws_conn_wake(c->wsi);
 }
 
@@ -317,6 +323,22 @@ static void on_down(void *ctx)
     (void)ctx;
 }
 
+/* Fan-out messages handled per round before the event loop gets to write. */
+#define PUMP_ROUND 256
+
+static bool on_busy(void *ctx)
+{
+    gateway_t *gw = ctx;
+    return gw->pressure || gw->pumped >= PUMP_ROUND;
+}
+
+static void on_later(void *ctx)
+{
+    gateway_t *gw = ctx;
+    if (gw->later)
+        gw->later(gw->later_arg);
+}
+
 static gw_conn_t *lookup_conn(gateway_t *gw, mp_t v)
 {
     char id[RT_CONN_MAX + 1];
@@ -389,6 +411,7 @@ static void on_out(gateway_t *gw, mp_t m)
 static void on_message(void *ctx, const char *t, mp_t m)
 {
     gateway_t *gw = ctx;
+    gw->pumped++;
     if (strcmp(t, "out") == 0) {
         on_out(gw, m);
         return;
@@ -435,7 +458,7 @@ gateway_t *gateway_new(const gateway_config_t *cfg)
     zhashx_set_key_duplicator(gw->rooms, NULL);
     zhashx_set_key_destructor(gw->rooms, NULL);
     zhashx_set_destructor(gw->rooms, room_free);
-    link_events_t ev = { on_attach, on_up, on_down, on_message };
+    link_events_t ev = { on_attach, on_up, on_down, on_message, on_busy, on_later };
     gw->link = link_new(cfg->router, gw->gwid, &ev, gw);
     if (!gw->link)
         goto fail;
@@ -468,7 +491,18 @@ void gateway_link_fds(gateway_t *self, int *ingress, int *fanout)
     *fanout = link_fd_fanout(self->link);
 }
 
-void gateway_link_readable(gateway_t *self) { link_pump(self->link); }
+void gateway_link_readable(gateway_t *self)
+{
+    self->pressure = false;
+    self->pumped = 0;
+    link_pump(self->link);
+}
+
+void gateway_set_later(gateway_t *self, void (*later)(void *arg), void *arg)
+{
+    self->later = later;
+    self->later_arg = arg;
+}
 
 int64_t gateway_tick(gateway_t *self)
 {

@@ -28,8 +28,11 @@ void gateway_destroy(gateway_t **self_p);
 
 /* The router link's pollable fds (edge-triggered ZMQ_FD; dup before handing to a loop). */
 void gateway_link_fds(gateway_t *self, int *ingress, int *fanout);
-/* A link fd is readable. */
+/* A link fd is readable (or the `later` hook fired): reads router messages until none is
+ * left or client queues need writing first. */
 void gateway_link_readable(gateway_t *self);
+/* The event loop's hook for "call gateway_link_readable again soon" (back-pressure). */
+void gateway_set_later(gateway_t *self, void (*later)(void *arg), void *arg);
 /* Runs the link timers; returns the ms until the next call. */
 int64_t gateway_tick(gateway_t *self);
 /* Every heartbeat seconds: pings every connection, closes the silent ones (4009). */

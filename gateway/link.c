@@ -301,6 +301,11 @@ void link_pump(link_t *self)
             zmsg_destroy(&msg);
         }
         while (zsock_events(self->sub) & ZMQ_POLLIN) {
+            if (self->ev.busy && self->ev.busy(self->ctx)) {
+                if (self->ev.later)
+                    self->ev.later(self->ctx);
+                break;
+            }
             zmsg_t *msg = zmqio_recv(self->sub);
             if (!msg)
                 break;

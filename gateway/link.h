@@ -25,6 +25,11 @@ typedef struct {
     /* a fan-out message for this gateway other than synced/hb/unknown (out, joined, left,
      * kick); msg is a validated map, t its kind. Borrowed for the call. */
     void (*message)(void *ctx, const char *t, mp_t msg);
+    /* Back-pressure: asked before each fan-out message; true stops draining (the clients'
+     * queues should be written first), and then `later` is called: the owner must call
+     * link_pump again soon (the edge-triggered fd will not signal what is already queued). */
+    bool (*busy)(void *ctx);
+    void (*later)(void *ctx);
 } link_events_t;
 
 /* endpoints: comma-separated router ingress endpoints. Returns NULL on failure. Caller owns. */

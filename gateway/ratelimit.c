@@ -5,8 +5,7 @@ void rl_init(rl_t *rl, int64_t now_ms, long burst)
 {
     rl->last_ms = now_ms;
     rl->milli = (int64_t)burst * 1000;
-    rl->streak_sec = -2;
-    rl->streak = 0;
+    rl->streak_ms = rl->limited_ms = INT64_MIN / 2;
 }
 
 rl_result_t rl_take(rl_t *rl, int64_t now_ms, long rate, long burst)
@@ -24,10 +23,8 @@ rl_result_t rl_take(rl_t *rl, int64_t now_ms, long rate, long burst)
         rl->milli -= 1000;
         return RL_PASS;
     }
-    int32_t sec = (int32_t)(now_ms / 1000);
-    if (sec != rl->streak_sec) {
-        rl->streak = (sec == rl->streak_sec + 1) ? rl->streak + 1 : 1;
-        rl->streak_sec = sec;
-    }
-    return rl->streak >= RL_CLOSE_STREAK ? RL_CLOSE : RL_LIMITED;
+    if (now_ms - rl->limited_ms >= 1000)
+        rl->streak_ms = now_ms; /* a second without a limited frame ended the last streak */
+    rl->limited_ms = now_ms;
+    return now_ms - rl->streak_ms >= (RL_CLOSE_STREAK - 1) * 1000 ? RL_CLOSE : RL_LIMITED;
 }

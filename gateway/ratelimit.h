@@ -1,6 +1,8 @@
 /* Per-connection token bucket for client frames (CONTRACT §2 limits): `rate` frames per
  * second sustained, bursts up to `burst`; a connection limited in each of 10 consecutive
- * seconds is to be closed (1008). Embedded in every connection, so the struct is public. */
+ * seconds is to be closed (1008). A streak of limited frames lasts while they come less than
+ * a second apart; "each of 10 consecutive seconds" = the streak has lasted 9 s (its 10th
+ * second). Embedded in every connection, so the struct is public. */
 #ifndef RT_GW_RATELIMIT_H
 #define RT_GW_RATELIMIT_H
 
@@ -9,13 +11,13 @@
 typedef struct {
     int64_t last_ms;      /* time of the last refill */
     int64_t milli;        /* tokens * 1000 */
-    int32_t streak_sec;   /* the second (now_ms / 1000) of the last limited frame */
-    uint16_t streak;      /* consecutive seconds with a limited frame, up to that second */
+    int64_t streak_ms;    /* first limited frame of the current streak */
+    int64_t limited_ms;   /* last limited frame */
 } rl_t;
 
 typedef enum { RL_PASS = 0, RL_LIMITED, RL_CLOSE } rl_result_t;
 
-#define RL_CLOSE_STREAK 10
+#define RL_CLOSE_STREAK 10   /* seconds */
 
 /* Starts with a full bucket. */
 void rl_init(rl_t *rl, int64_t now_ms, long burst);

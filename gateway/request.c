@@ -34,6 +34,10 @@ static int read_id(mp_t v, int64_t *id)
     return -1;
 }
 
+/* Deep enough for anything jansson accepts; used only to read the id of a frame that is
+ * rejected for its nesting (the reply should still carry the id). */
+#define ID_PEEK_DEPTH 2000
+
 static int parse(const char *text, size_t len, int max_depth, mpw_t *scratch, mp_t *root,
                  request_info_t *info)
 {
@@ -42,6 +46,8 @@ static int parse(const char *text, size_t len, int max_depth, mpw_t *scratch, mp
     jsonb_err_t e = jsonb_to_mp(text, len, max_depth + 1, scratch, why, sizeof why);
     if (e == JSONB_DEPTH) {
         snprintf(info->why, sizeof info->why, "payload nested deeper than %d levels", max_depth);
+        if (max_depth < ID_PEEK_DEPTH)
+            info->id = request_peek_id(text, len, ID_PEEK_DEPTH, scratch);
         return -1;
     }
     if (e != JSONB_OK || scratch->oom) {
@@ -60,9 +66,12 @@ int64_t request_peek_id(const char *text, size_t len, int max_depth, mpw_t *scra
     request_info_t info = { 0 };
     mp_t root;
     int64_t id = 0;
-    if (parse(text, len, max_depth, scratch, &root, &info) == 0 && mp_type(root) == MP_MAP)
-        (void)read_id(mp_get(root, "id"), &id);
-    return id;
+    if (parse(text, len, max_depth, scratch, &root, &info) == 0) {
+        if (mp_type(root) == MP_MAP)
+            (void)read_id(mp_get(root, "id"), &id);
+        return id;
+    }
+    return info.id; /* the deeper retry of parse() for a frame nested too deep */
 }
 
 rt_err_t request_to_msg(const char *text, size_t len, int max_depth, const char *gw,
@@ -71,6 +80,7 @@ rt_err_t request_to_msg(const char *text, size_t len, int max_depth, const char 
     mp_t root;
     info->id = 0;
     info->why[0] = 0;
+    /* parse() fills info->id itself when the frame is only too deep */
     if (parse(text, len, max_depth, scratch, &root, info) != 0)
         return RT_E_BAD_REQUEST;
     if (mp_type(root) != MP_MAP)

@@ -30,7 +30,7 @@ struct ws {
     struct lws_vhost *vh;
     struct lws_protocols protocols[2];
     struct lws_http_mount mounts[3];
-    lws_sorted_usec_list_t sul_link, sul_hb, sul_stop;
+    lws_sorted_usec_list_t sul_link, sul_hb, sul_stop, sul_pump;
     struct lws *raw_ingress, *raw_fanout, *raw_signal;
     int sigfd;
     int stop;
@@ -72,6 +72,20 @@ static void sul_hb_cb(lws_sorted_usec_list_t *sul)
     gateway_heartbeat(self->gw);
     lws_sul_schedule(self->ctx, 0, &self->sul_hb, sul_hb_cb,
                      (lws_usec_t)self->cfg.heartbeat * LWS_US_PER_SEC);
+}
+
+static void sul_pump_cb(lws_sorted_usec_list_t *sul)
+{
+    ws_t *self = lws_container_of(sul, ws_t, sul_pump);
+    gateway_link_readable(self->gw);
+}
+
+/* The core stopped reading the router to let clients be written: continue right after the
+ * writes of this loop iteration. */
+static void pump_later(void *arg)
+{
+    ws_t *self = arg;
+    lws_sul_schedule(self->ctx, 0, &self->sul_pump, sul_pump_cb, 1);
 }
 
 static void sul_stop_cb(lws_sorted_usec_list_t *sul)
@@ -184,7 +198,7 @@ static int on_receive(ws_t *self, struct lws *wsi, pss_t *pss, const char *in, s
 
 static int on_writeable(struct lws *wsi, pss_t *pss)
 {
-    static uint8_t ping[LWS_PRE + 4];
+    static uint8_t ping[LWS_PRE + 4] = { [LWS_PRE] = 'r', 't', 'h', 'b' };
     if (!pss->conn)
         return 0;
     gw_write_t w;
@@ -195,7 +209,8 @@ static int on_writeable(struct lws *wsi, pss_t *pss)
     case GW_WRITE_CLOSE:
         return ws_close(wsi, (enum lws_close_status)w.code, w.reason);
     case GW_WRITE_PING:
-        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        rt_debug("ping -> %p", (void *)wsi);
+        if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
             return -1;
         break;
     case GW_WRITE_FRAME:
@@ -241,6 +256,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return on_receive(self, wsi, pss, in, len);
 
     case LWS_CALLBACK_RECEIVE_PONG:
+        rt_debug("pong <- %p", (void *)wsi);
         if (pss->conn)
             gateway_conn_alive(pss->conn);
         return 0;
@@ -369,6 +385,7 @@ ws_t *ws_new(const ws_config_t *cfg, gateway_t *gw)
     self->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (!self->vh || self->sigfd < 0)
         goto fail;
+    gateway_set_later(gw, pump_later, self);
     self->raw_ingress = adopt_fd(self, dup(ingress));
     self->raw_fanout = adopt_fd(self, dup(fanout));
     self->raw_signal = adopt_fd(self, dup(self->sigfd));
@@ -400,6 +417,8 @@ void ws_destroy(ws_t **self_p)
     if (!self_p || !*self_p)
         return;
     ws_t *self = *self_p;
+    if (self->gw)
+        gateway_set_later(self->gw, NULL, NULL);
     if (self->ctx)
         lws_context_destroy(self->ctx);
     if (self->sigfd >= 0)
