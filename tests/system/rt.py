@@ -518,8 +518,12 @@ class RawWS:
     def recv_json(self, timeout=5.0):
         """The next text message as an object; answers pings (when auto_pong); raises WSClosed."""
         parts = b""
+        deadline = time.time() + timeout
         while True:
-            fin, op, data = self.recv_frame(timeout)
+            left = deadline - time.time()
+            if left <= 0:
+                raise socket.timeout("no message within %.1fs" % timeout)
+            fin, op, data = self.recv_frame(left)
             if op == 0x9:
                 self.pings += 1
                 if self.auto_pong:

@@ -138,6 +138,18 @@ def test_browser_client_reconnects_and_rejoins(rt):
             assert bob[0]["id"] != j1["payload"]["id"]
             assert d.execute_script("return window.chat.rt.id") == bob[0]["id"]
             assert time.monotonic() - t0 < 15
+            # the client API from the page: errors reject with .code, presence() lists members
+            code = d.execute_async_script("""
+                const done = arguments[arguments.length - 1];
+                window.chat.rt.request('room:leave', {room: 'never'})
+                  .then(() => done('resolved'), (e) => done(e.code));""")
+            assert code == "not_in_room"
+            names = d.execute_async_script("""
+                const done = arguments[arguments.length - 1];
+                window.chat.rt.presence('re')
+                  .then((m) => done(m.map((x) => x.meta.name).sort()), (e) => done(e.code));""")
+            assert names == ["bob", "python2"]
+            assert d.execute_script("return window.chat.rt.rooms") == ["re"]
             await py2.close()
         asyncio.run(main())
     finally:
