@@ -160,13 +160,17 @@ static void conn_leave_at(gw_conn_t *c, uint16_t i)
 {
     cmember_t cm = c->rooms[i];
     room_t *r = cm.room;
-    rmember_t last = r->m[r->n - 1];
-    r->m[cm.idx] = last;
-    last.c->rooms[last.slot].idx = cm.idx;
+    if (cm.idx != r->n - 1) {
+        rmember_t last = r->m[r->n - 1];
+        r->m[cm.idx] = last;
+        last.c->rooms[last.slot].idx = cm.idx;
+    }
     r->n--;
-    cmember_t clast = c->rooms[c->nrooms - 1];
-    c->rooms[i] = clast;
-    clast.room->m[clast.idx].slot = i;
+    if (i != c->nrooms - 1) {
+        cmember_t clast = c->rooms[c->nrooms - 1];
+        c->rooms[i] = clast;
+        clast.room->m[clast.idx].slot = i;
+    }
     c->nrooms--;
     free(cm.meta);
     if (r->n == 0)
