@@ -75,6 +75,11 @@ frame_t *fqueue_peek(const fqueue_t *q)
     return q->count ? q->ring[q->head] : NULL;
 }
 
+frame_t *fqueue_at(const fqueue_t *q, uint32_t i)
+{
+    return i < q->count ? q->ring[(q->head + i) % q->cap] : NULL;
+}
+
 void fqueue_pop(fqueue_t *q)
 {
     if (!q->count)

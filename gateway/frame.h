@@ -36,6 +36,8 @@ typedef struct {
 int fqueue_push(fqueue_t *q, frame_t *f, size_t max_bytes);
 /* The oldest frame (borrowed), or NULL. */
 frame_t *fqueue_peek(const fqueue_t *q);
+/* The i-th queued frame (0 = oldest, borrowed), or NULL past the end. */
+frame_t *fqueue_at(const fqueue_t *q, uint32_t i);
 /* Drops the oldest frame. */
 void fqueue_pop(fqueue_t *q);
 /* Drops every frame and frees the ring. */

@@ -3,6 +3,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <czmq.h>
 #include "envelope.h"
@@ -71,6 +74,8 @@ struct gateway {
     unsigned pumped;     /* fan-out messages handled in this round */
     void (*later)(void *arg);
     void *later_arg;
+    uint64_t trim_activity;
+    int64_t trim_ms;
     metrics_t m;
     mpw_t w, scratch;
     buf_t json;
@@ -210,7 +215,9 @@ static void conn_queue(gw_conn_t *c, frame_t *f)
         }
         return;
     }
-    if (c->q.bytes > (size_t)c->gw->cfg.max_queue / 2)
+    /* more than a write's worth (ws.c coalesces up to 64 frames) or half the budget queued:
+     * let the event loop write before reading more from the router */
+    if (c->q.count > 64 || c->q.bytes > (size_t)c->gw->cfg.max_queue / 2)
         c->gw->pressure = true;
     ws_conn_wake(c->wsi);
 }
@@ -508,10 +515,29 @@ void gateway_set_later(gateway_t *self, void (*later)(void *arg), void *arg)
     self->later_arg = arg;
 }
 
+/* After a burst (a join storm, a flood) the heap keeps its high-water mark; give the free
+ * pages back once traffic has calmed down so idle memory stays what idle connections need. */
+static void trim_memory(gateway_t *self, int64_t now)
+{
+#ifdef __GLIBC__
+    uint64_t activity = self->m.msgs_out + self->m.msgs_in;
+    if (activity != self->trim_activity && now - self->trim_ms >= 2000) {
+        self->trim_activity = activity;
+        self->trim_ms = now;
+        malloc_trim(0);
+    }
+#else
+    (void)self;
+    (void)now;
+#endif
+}
+
 int64_t gateway_tick(gateway_t *self)
 {
-    int64_t d = link_tick(self->link, ids_mono_ms());
+    int64_t now = ids_mono_ms();
+    int64_t d = link_tick(self->link, now);
     link_pump(self->link);
+    trim_memory(self, now);
     return d;
 }
 
@@ -695,4 +721,20 @@ void gateway_conn_written(gw_conn_t *c)
     c->gw->m.msgs_out++;
     c->gw->m.bytes_out += frame_len(f);
     fqueue_pop(&c->q);
+}
+
+bool gateway_conn_frame(gw_conn_t *c, uint32_t i, uint8_t **data, size_t *len)
+{
+    frame_t *f = c->closing ? NULL : fqueue_at(&c->q, i);
+    if (!f)
+        return false;
+    *data = frame_data(f);
+    *len = frame_len(f);
+    return true;
+}
+
+void gateway_conn_written_n(gw_conn_t *c, uint32_t n)
+{
+    while (n-- && c->q.count)
+        gateway_conn_written(c);
 }

@@ -70,5 +70,9 @@ typedef struct {
 void gateway_conn_writable(gw_conn_t *c, gw_write_t *w);
 /* The FRAME returned by gateway_conn_writable was written. */
 void gateway_conn_written(gw_conn_t *c);
+/* For coalescing several queued frames into one write: the i-th queued frame (0 = the one
+ * gateway_conn_writable returned); false past the end. Then gateway_conn_written_n. */
+bool gateway_conn_frame(gw_conn_t *c, uint32_t i, uint8_t **data, size_t *len);
+void gateway_conn_written_n(gw_conn_t *c, uint32_t n);
 
 #endif
