@@ -48,10 +48,8 @@ size_t frame_len(const frame_t *f) { return f->len; }
  * idle connection; smaller ones are kept to avoid a malloc per message. */
 #define FQUEUE_KEEP 16
 
-int fqueue_push(fqueue_t *q, frame_t *f, size_t max_bytes)
+static int grow(fqueue_t *q)
 {
-    if (max_bytes && q->bytes + f->len > max_bytes)
-        return -1;
     if (q->count == q->cap) {
         uint32_t ncap = q->cap ? q->cap * 2 : 4;
         frame_t **nr = malloc(ncap * sizeof *nr);
@@ -64,7 +62,27 @@ int fqueue_push(fqueue_t *q, frame_t *f, size_t max_bytes)
         q->cap = ncap;
         q->head = 0;
     }
+    return 0;
+}
+
+int fqueue_push(fqueue_t *q, frame_t *f, size_t max_bytes)
+{
+    if (max_bytes && q->bytes + f->len > max_bytes)
+        return -1;
+    if (grow(q) != 0)
+        return -1;
     q->ring[(q->head + q->count) % q->cap] = frame_ref(f);
+    q->count++;
+    q->bytes += f->len;
+    return 0;
+}
+
+int fqueue_push_front(fqueue_t *q, frame_t *f)
+{
+    if (grow(q) != 0)
+        return -1;
+    q->head = (q->head + q->cap - 1) % q->cap;
+    q->ring[q->head] = frame_ref(f);
     q->count++;
     q->bytes += f->len;
     return 0;

@@ -34,6 +34,9 @@ typedef struct {
 /* Appends a new reference to f unless the queued bytes would then exceed max_bytes
  * (0 = no limit). Returns 0, or -1 (over budget or out of memory; nothing queued). */
 int fqueue_push(fqueue_t *q, frame_t *f, size_t max_bytes);
+/* Puts a new reference to f before every queued frame (ignores the byte budget).
+ * Returns 0 or -1 (out of memory). */
+int fqueue_push_front(fqueue_t *q, frame_t *f);
 /* The oldest frame (borrowed), or NULL. */
 frame_t *fqueue_peek(const fqueue_t *q);
 /* The i-th queued frame (0 = oldest, borrowed), or NULL past the end. */

@@ -243,13 +243,19 @@ static void conn_error(gw_conn_t *c, int64_t id, rt_err_t code, const char *mess
         conn_queue_json(c);
 }
 
+/* The welcome goes first on the wire: before anything queued while the link was down (an
+ * `unavailable` answer), which waits behind it (see gateway_conn_writable). */
 static void conn_welcome(gw_conn_t *c)
 {
     gateway_t *gw = c->gw;
     c->welcomed = 1;
     if (request_welcome_json(&gw->json, c->id, link_node(gw->link), gw->cfg.heartbeat,
-                             &gw->scratch) == 0)
-        conn_queue_json(c);
+                             &gw->scratch) != 0 || gw->json.oom)
+        return;
+    frame_t *f = frame_new(gw->cfg.headroom, gw->json.data, gw->json.len);
+    if (f && fqueue_push_front(&c->q, f) == 0)
+        ws_conn_wake(c->wsi);
+    frame_unref(&f);
 }
 
 static void send_conn_event(gw_conn_t *c, const char *t)
@@ -704,7 +710,7 @@ void gateway_conn_writable(gw_conn_t *c, gw_write_t *w)
         w->more = c->q.count > 0;
         return;
     }
-    frame_t *f = fqueue_peek(&c->q);
+    frame_t *f = c->welcomed ? fqueue_peek(&c->q) : NULL; /* nothing before the welcome */
     if (!f)
         return;
     w->kind = GW_WRITE_FRAME;
@@ -725,7 +731,7 @@ void gateway_conn_written(gw_conn_t *c)
 
 bool gateway_conn_frame(gw_conn_t *c, uint32_t i, uint8_t **data, size_t *len)
 {
-    frame_t *f = c->closing ? NULL : fqueue_at(&c->q, i);
+    frame_t *f = (c->closing || !c->welcomed) ? NULL : fqueue_at(&c->q, i);
     if (!f)
         return false;
     *data = frame_data(f);

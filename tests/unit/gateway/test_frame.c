@@ -83,6 +83,24 @@ static void test_queue_refuses_past_its_byte_budget(void **state)
     frame_unref(&f);
 }
 
+static void test_push_front_jumps_the_queue(void **state)
+{
+    (void)state;
+    fqueue_t q = FQUEUE_INIT;
+    frame_t *a = frame_new(0, "a", 1), *w = frame_new(0, "welcome", 7);
+    assert_int_equal(fqueue_push(&q, a, 0), 0);
+    assert_int_equal(fqueue_push(&q, a, 0), 0);
+    assert_int_equal(fqueue_push_front(&q, w), 0);   /* the welcome goes out first */
+    assert_ptr_equal(fqueue_at(&q, 0), w);
+    assert_ptr_equal(fqueue_at(&q, 1), a);
+    assert_ptr_equal(fqueue_at(&q, 2), a);
+    assert_null(fqueue_at(&q, 3));
+    assert_int_equal(q.bytes, 9);
+    fqueue_clear(&q);
+    frame_unref(&a);
+    frame_unref(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -90,6 +108,7 @@ int main(void)
         cmocka_unit_test(test_one_frame_shared_by_many_queues),
         cmocka_unit_test(test_queue_is_fifo_across_growth),
         cmocka_unit_test(test_queue_refuses_past_its_byte_budget),
+        cmocka_unit_test(test_push_front_jumps_the_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
