@@ -191,3 +191,30 @@ def test_sigterm_closes_clients_1001_and_exits_0(rt):
     asyncio.run(main())
     assert g.p.wait(10 * SLOW) == 0
     assert r.stop() == 0
+
+
+def test_custom_websocket_path(rt):
+    r = rt.router()
+    g = rt.gateway(r, path="/ws/v1", ready=False)
+    g.url = "ws://127.0.0.1:%d/ws/v1" % g.port
+
+    async def main():
+        deadline = asyncio.get_running_loop().time() + 10 * SLOW
+        while True:
+            try:
+                c = await Client.connect(g.url)
+                break
+            except (OSError, asyncio.TimeoutError, Exception):
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+        await c.ok("ping", timeout=10)
+        await c.close()
+        # the default path is not a WebSocket endpoint any more
+        try:
+            other = await Client.connect("ws://127.0.0.1:%d/realtime" % g.port, welcome=False)
+        except Exception:
+            return
+        await other.close()
+        raise AssertionError("/realtime still accepts WebSocket connections with --path /ws/v1")
+    asyncio.run(main())

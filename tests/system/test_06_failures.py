@@ -211,15 +211,23 @@ def test_zmq_garbage_does_not_hurt_the_router(rt):
                     send(x, b"\x01")
                     send(x, b"\x00not-subscribed")
                     send(x, b"\x07junk")
-                # raw TCP garbage (not even ZMTP) on every port
+                # raw TCP on every port: random bytes (not even ZMTP), and a ZMTP 3.0 greeting
+                # followed by frame headers that declare 1 GiB and 2^62 bytes (libzmq allocates
+                # what the header says unless ZMQ_MAXMSGSIZE is set)
+                rnd = random.Random(7)
+                greeting = (b"\xff" + b"\x00" * 7 + b"\x01\x7f" + b"\x03\x00" + b"NULL"
+                            + b"\x00" * 16 + b"\x00" + b"\x00" * 31)
                 for port in ports.values():
-                    try:
-                        t = socket.create_connection(("127.0.0.1", port), 1)
-                        t.sendall(os.urandom(4096))
-                        t.sendall(b"\xff" + b"\x00" * 7 + b"\x7f" + b"\x00" * 64)
-                        t.close()
-                    except OSError:
-                        pass
+                    for data in (bytes(rnd.getrandbits(8) for _ in range(4096)),
+                                 greeting + b"\x06" + (1 << 30).to_bytes(8, "big") + b"x" * 100,
+                                 greeting + b"\x06" + (1 << 62).to_bytes(8, "big")):
+                        try:
+                            t = socket.create_connection(("127.0.0.1", port), 1)
+                            t.sendall(data)
+                            time.sleep(0.05)
+                            t.close()
+                        except OSError:
+                            pass
                 time.sleep(1.0)
             finally:
                 for s in socks:
