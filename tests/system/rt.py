@@ -178,7 +178,8 @@ class Gateway(Proc):
     def __init__(self, system, router, port=None, env=None, ready=True, **flags):
         self.port = port or free_port()
         self.router = router
-        self.url = "ws://127.0.0.1:%d/realtime" % self.port
+        self.path = flags.get("path", "/realtime")
+        self.url = "ws://127.0.0.1:%d%s" % (self.port, self.path)
         argv = [binary("rt-gateway"), "--listen", "127.0.0.1:%d" % self.port]
         if router is not None:
             argv += ["--router", router.ingress]
@@ -207,7 +208,7 @@ class Gateway(Proc):
             return
         while True:
             try:
-                ws = RawWS(self.port, timeout=2)
+                ws = RawWS(self.port, path=getattr(self, "path", "/realtime"), timeout=2)
                 try:
                     ws.recv_json(2)                 # welcome
                     ws.send_json({"type": "ping", "id": 1})
