@@ -22,13 +22,6 @@
 #define ROUTER_META_MAX 1024
 #define ROUTER_BATCH 1024       /* ingress messages handled before timers get a look */
 
-typedef struct {
-    uint64_t bad_frames;        /* rt_router_bad_frames_total */
-    uint64_t unknown_gateway;
-    uint64_t msgs_in;
-    uint64_t pub_dropped;
-} router_stats_t;
-
 struct router {
     router_opts_t opts;
     char node[RT_CONN_MAX + 1];
@@ -44,6 +37,7 @@ struct router {
     const rt_msg_t *cur;        /* the request being dispatched */
     bool cur_answered;
     volatile bool stop;
+    int64_t next_tick;          /* monotonic ms of the next timer check */
     router_stats_t stats;
 };
 
@@ -771,6 +765,42 @@ static void on_tick(router_t *r)
         drop_gateway(r, gw);
 }
 
+void router_stats(router_t *r, router_stats_t *out)
+{
+    *out = r->stats;
+    out->conns = conns_count(r->conns);
+    out->rooms = rooms_count(r->rooms);
+    out->gateways = gateways_count(r->gws);
+}
+
+int router_poll(router_t *r, int timeout_ms)
+{
+    int64_t now = ids_mono_ms();
+    if (r->next_tick == 0)
+        r->next_tick = now + ROUTER_TICK_MS;
+    int64_t wait = r->next_tick - now;
+    if (wait > timeout_ms)
+        wait = timeout_ms;
+    if (wait < 0)
+        wait = 0;
+    void *which = zpoller_wait(r->poller, (int)wait);
+    int handled = 0;
+    if (which == r->ingress) {
+        for (; handled < ROUTER_BATCH && !r->stop; handled++) {
+            zmsg_t *msg = zmqio_recv(r->ingress);
+            if (!msg)
+                break;
+            on_frame(r, msg);
+            zmsg_destroy(&msg);
+        }
+    }
+    if (ids_mono_ms() >= r->next_tick) {
+        on_tick(r);
+        r->next_tick = ids_mono_ms() + ROUTER_TICK_MS;
+    }
+    return handled;
+}
+
 int router_run(router_t *r)
 {
     struct sigaction sa = { 0 };
@@ -778,26 +808,8 @@ int router_run(router_t *r)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    int64_t next_tick = ids_mono_ms() + ROUTER_TICK_MS;
-    while (!r->stop && !router_signalled) {
-        int64_t wait = next_tick - ids_mono_ms();
-        if (wait < 0)
-            wait = 0;
-        void *which = zpoller_wait(r->poller, (int)wait);
-        if (which == r->ingress) {
-            for (int i = 0; i < ROUTER_BATCH && !r->stop; i++) {
-                zmsg_t *msg = zmqio_recv(r->ingress);
-                if (!msg)
-                    break;
-                on_frame(r, msg);
-                zmsg_destroy(&msg);
-            }
-        }
-        if (ids_mono_ms() >= next_tick) {
-            on_tick(r);
-            next_tick = ids_mono_ms() + ROUTER_TICK_MS;
-        }
-    }
+    while (!r->stop && !router_signalled)
+        router_poll(r, ROUTER_TICK_MS);
     rt_info("stopping: %llu messages, %llu bad frames, %llu from unknown gateways, %llu dropped",
             (unsigned long long)r->stats.msgs_in, (unsigned long long)r->stats.bad_frames,
             (unsigned long long)r->stats.unknown_gateway, (unsigned long long)r->stats.pub_dropped);

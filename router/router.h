@@ -65,6 +65,10 @@ void router_destroy(router_t **self_p);
 /* Runs the event loop until SIGINT/SIGTERM or router_stop. Returns 0. */
 int router_run(router_t *r);
 void router_stop(router_t *r);
+/* One turn of the loop, for programs with their own loop and for tests: waits up to
+ * timeout_ms for gateway traffic, handles what arrived, runs due timers (gateway timeouts).
+ * Returns the number of ingress messages handled. Installs no signal handlers. */
+int router_poll(router_t *r, int timeout_ms);
 
 /* Registers fn for `pattern`: an exact type, or a prefix ending in '*' ("chat:*").
  * Exact patterns win over prefixes, longer prefixes over shorter; a later registration of the
@@ -97,5 +101,15 @@ rt_err_t router_presence(router_t *r, const char *room, mpw_t *w);
 bool router_is_member(router_t *r, const char *conn, const char *room);
 bool router_conn_exists(router_t *r, const char *conn);
 const char *router_node_id(const router_t *r);
+
+/* Counters (the service API's `stats` and the logs). */
+typedef struct {
+    uint64_t bad_frames;        /* malformed ingress frames, dropped */
+    uint64_t unknown_gateway;   /* messages from gateways this router does not know */
+    uint64_t msgs_in;           /* client messages */
+    uint64_t pub_dropped;       /* sends that failed (HWM) */
+    size_t conns, rooms, gateways;
+} router_stats_t;
+void router_stats(router_t *r, router_stats_t *out);
 
 #endif
