@@ -74,6 +74,11 @@ struct gateway {
     unsigned pumped;     /* fan-out messages handled in this round */
     void (*later)(void *arg);
     void *later_arg;
+    /* ids of announced connections that ended while the link was down: the router may still
+     * hold them (it drops a gateway only after 3 s of silence), so they are closed after the
+     * next attach. Bounded; beyond the bound the router's own gateway timeout cleans up. */
+    char (*gone)[32];
+    size_t ngone;
     uint64_t trim_activity;
     int64_t trim_ms;
     metrics_t m;
@@ -322,9 +327,22 @@ static void on_attach(void *ctx)
         rt_info("router link: attached %zu connections", total);
 }
 
+#define GONE_MAX 65536
+
 static void on_up(void *ctx)
 {
     gateway_t *gw = ctx;
+    for (size_t i = 0; i < gw->ngone; i++) {
+        mpw_reset(&gw->w);
+        mpw_map(&gw->w, 3);
+        mpw_kstr(&gw->w, "t", "close");
+        mpw_kstr(&gw->w, "gw", gw->gwid);
+        mpw_kstr(&gw->w, "c", gw->gone[i]);
+        link_send(gw->link, mpw_view(&gw->w));
+    }
+    free(gw->gone);
+    gw->gone = NULL;
+    gw->ngone = 0;
     for (gw_conn_t *c = zhashx_first(gw->conns); c; c = zhashx_next(gw->conns)) {
         if (!c->announced) {
             c->announced = 1;
@@ -497,6 +515,7 @@ void gateway_destroy(gateway_t **self_p)
     mpw_free(&gw->w);
     mpw_free(&gw->scratch);
     buf_free(&gw->json);
+    free(gw->gone);
     free(gw->router);
     free(gw);
     *self_p = NULL;
@@ -650,8 +669,15 @@ void gateway_conn_closed(gw_conn_t **c_p)
         return;
     gw_conn_t *c = *c_p;
     gateway_t *gw = c->gw;
-    if (c->announced && link_state(gw->link) == LINK_UP)
+    if (c->announced && link_state(gw->link) == LINK_UP) {
         send_conn_event(c, "close");
+    } else if (c->announced && gw->ngone < GONE_MAX) {
+        char (*ng)[32] = realloc(gw->gone, (gw->ngone + 1) * sizeof *ng);
+        if (ng) {
+            gw->gone = ng;
+            memcpy(gw->gone[gw->ngone++], c->id, sizeof c->id);
+        }
+    }
     while (c->nrooms)
         conn_leave_at(c, (uint16_t)(c->nrooms - 1));
     zhashx_delete(gw->conns, c->id);
