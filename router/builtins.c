@@ -1,6 +1,6 @@
 /* The built-in handlers (see builtins.h): thin wrappers over the actions of router.h. */
-#include <string.h>
 #include "builtins.h"
+#include <string.h>
 
 static void answer_presence(router_t *r, const rt_msg_t *m)
 {
@@ -78,9 +78,10 @@ static void on_webrtc(router_t *r, const rt_msg_t *m, void *arg)
 
 int builtins_register(router_t *r)
 {
-    if (router_on(r, "room:join", on_join, NULL) != 0 || router_on(r, "room:leave", on_leave, NULL) != 0
-        || router_on(r, "presence:list", on_presence_list, NULL) != 0
-        || router_on(r, "ping", on_ping, NULL) != 0 || router_on(r, "webrtc:*", on_webrtc, NULL) != 0)
+    if (router_on(r, "room:join", on_join, NULL) != 0 ||
+        router_on(r, "room:leave", on_leave, NULL) != 0 ||
+        router_on(r, "presence:list", on_presence_list, NULL) != 0 ||
+        router_on(r, "ping", on_ping, NULL) != 0 || router_on(r, "webrtc:*", on_webrtc, NULL) != 0)
         return -1;
     return 0;
 }

@@ -1,10 +1,10 @@
 /* The connection table (see conns.h). A hash by conn id; each record keeps its rooms in a
  * small array: a connection is in at most max_rooms (128) rooms, so a linear scan is cheaper
  * than another hash. */
+#include "conns.h"
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
-#include "conns.h"
 
 typedef struct {
     char *gw;
@@ -14,7 +14,7 @@ typedef struct {
 } conn_t;
 
 struct conns {
-    zhashx_t *conns;   /* id -> conn_t (owned) */
+    zhashx_t *conns; /* id -> conn_t (owned) */
     size_t max_rooms;
 };
 
@@ -96,8 +96,14 @@ int conns_remove(conns_t *self, const char *conn)
     return 0;
 }
 
-bool conns_exists(conns_t *self, const char *conn) { return conn_get(self, conn) != NULL; }
-size_t conns_count(conns_t *self) { return zhashx_size(self->conns); }
+bool conns_exists(conns_t *self, const char *conn)
+{
+    return conn_get(self, conn) != NULL;
+}
+size_t conns_count(conns_t *self)
+{
+    return zhashx_size(self->conns);
+}
 
 const char *conns_gw(conns_t *self, const char *conn)
 {

@@ -3,9 +3,9 @@
 #ifndef RT_CONNS_H
 #define RT_CONNS_H
 
+#include "errors.h"
 #include <stdbool.h>
 #include <stddef.h>
-#include "errors.h"
 
 typedef struct conns conns_t;
 

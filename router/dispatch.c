@@ -1,10 +1,10 @@
 /* The dispatch table (see dispatch.h). Exact types in a hash; prefixes in an array kept
  * sorted longest first, so the first prefix that matches is the longest. */
+#include "dispatch.h"
+#include "ids.h"
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dispatch.h"
-#include "ids.h"
 
 typedef struct {
     rt_handler_fn fn;
@@ -12,7 +12,7 @@ typedef struct {
 } handler_t;
 
 typedef struct {
-    char *prefix;       /* without the '*' */
+    char *prefix; /* without the '*' */
     size_t len;
     handler_t h;
 } prefix_t;
@@ -23,7 +23,7 @@ typedef struct {
 } middleware_t;
 
 struct dispatch {
-    zhashx_t *exact;    /* type -> handler_t (owned) */
+    zhashx_t *exact; /* type -> handler_t (owned) */
     prefix_t *prefixes;
     size_t nprefixes, capprefixes;
     middleware_t *mw;
@@ -68,7 +68,7 @@ static int add_prefix(dispatch_t *self, const char *p, size_t len, rt_handler_fn
 {
     for (size_t i = 0; i < self->nprefixes; i++) {
         if (self->prefixes[i].len == len && memcmp(self->prefixes[i].prefix, p, len) == 0) {
-            self->prefixes[i].h = (handler_t){ fn, arg };
+            self->prefixes[i].h = (handler_t){fn, arg};
             return 0;
         }
     }
@@ -83,12 +83,12 @@ static int add_prefix(dispatch_t *self, const char *p, size_t len, rt_handler_fn
     char *copy = strndup(p, len);
     if (!copy)
         return -1;
-    size_t at = 0;     /* longest first */
+    size_t at = 0; /* longest first */
     while (at < self->nprefixes && self->prefixes[at].len >= len)
         at++;
     memmove(&self->prefixes[at + 1], &self->prefixes[at],
             (self->nprefixes - at) * sizeof *self->prefixes);
-    self->prefixes[at] = (prefix_t){ copy, len, { fn, arg } };
+    self->prefixes[at] = (prefix_t){copy, len, {fn, arg}};
     self->nprefixes++;
     return 0;
 }
@@ -110,7 +110,7 @@ int dispatch_on(dispatch_t *self, const char *pattern, rt_handler_fn fn, void *a
     handler_t *h = malloc(sizeof *h);
     if (!h)
         return -1;
-    *h = (handler_t){ fn, arg };
+    *h = (handler_t){fn, arg};
     zhashx_update(self->exact, pattern, h);
     return 0;
 }
@@ -127,7 +127,7 @@ int dispatch_use(dispatch_t *self, rt_middleware_fn fn, void *arg)
         self->mw = n;
         self->capmw = cap;
     }
-    self->mw[self->nmw++] = (middleware_t){ fn, arg };
+    self->mw[self->nmw++] = (middleware_t){fn, arg};
     return 0;
 }
 

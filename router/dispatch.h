@@ -4,8 +4,8 @@
 #ifndef RT_DISPATCH_H
 #define RT_DISPATCH_H
 
-#include <stdbool.h>
 #include "router.h"
+#include <stdbool.h>
 
 typedef struct dispatch dispatch_t;
 

@@ -1,8 +1,8 @@
 /* The gateway table (see gateways.h). */
+#include "gateways.h"
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
-#include "gateways.h"
 
 /* Tombstones are only a hint for presence events; bound their memory. */
 #define GATEWAYS_MAX_TOMBSTONES 4096
@@ -15,8 +15,8 @@ typedef struct {
 } gateway_t;
 
 struct gateways {
-    zhashx_t *live;        /* id -> gateway_t (owned) */
-    zhashx_t *tombstones;  /* id -> (void *)1 */
+    zhashx_t *live;       /* id -> gateway_t (owned) */
+    zhashx_t *tombstones; /* id -> (void *)1 */
 };
 
 static void gateway_free(void **item)
@@ -113,7 +113,7 @@ int gateways_drop(gateways_t *self, const char *id)
 {
     if (!gateways_known(self, id))
         return -1;
-    char *copy = strdup(id);   /* id may point at the key being deleted */
+    char *copy = strdup(id); /* id may point at the key being deleted */
     if (!copy)
         return -1;
     zhashx_delete(self->live, copy);

@@ -1,14 +1,14 @@
 /* rt-router: parse the configuration, build the router, run it until SIGINT/SIGTERM. */
-#include <stddef.h>
-#include <stdlib.h>
 #include "config.h"
 #include "log.h"
 #include "options.h"
 #include "router.h"
+#include <stddef.h>
+#include <stdlib.h>
 
 int main(int argc, char **argv)
 {
-    router_opts_t opts = { 0 };
+    router_opts_t opts = {0};
     rt_log_set_name("rt-router");
     cfg_result_t res = cfg_parse(options_router(), &opts, argc, argv, "rt-router",
                                  "rooms, presence and dispatch for rt-gateway");

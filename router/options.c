@@ -1,39 +1,38 @@
 /* The rt-router configuration table (see options.h). */
-#include <stddef.h>
 #include "options.h"
 #include "router.h"
+#include <stddef.h>
 
 /* Options that later issues serve (service API, events, mesh) are parsed and validated now so
  * that deployments can set them; nothing binds them yet. */
 static const cfg_option_t table[] = {
-    { "node-id", CFG_STR, NULL, 0, -1, offsetof(router_opts_t, node_id),
-      "node id in connection ids and events (default: random)", NULL },
-    { "ingress", CFG_STR, "tcp://*:5555", 0, -1, offsetof(router_opts_t, ingress),
-      "gateway ingress (ZeroMQ ROUTER, bound)", cfg_check_endpoint },
-    { "fanout", CFG_STR, "tcp://*:5556", 0, -1, offsetof(router_opts_t, fanout),
-      "gateway fan-out (ZeroMQ PUB, bound)", cfg_check_endpoint },
-    { "api", CFG_STR, "tcp://*:5557", 0, -1, offsetof(router_opts_t, api),
-      "service API (ZeroMQ ROUTER, bound)", cfg_check_endpoint },
-    { "events", CFG_STR, "tcp://*:5558", 0, -1, offsetof(router_opts_t, events),
-      "service events (ZeroMQ PUB, bound)", cfg_check_endpoint },
-    { "mesh-bind", CFG_STR, "tcp://*:9090", 0, -1, offsetof(router_opts_t, mesh_bind),
-      "mesh endpoint of this node (ZeroMQ PUB, bound)", cfg_check_endpoint },
-    { "mesh-peers", CFG_STR, NULL, 0, -1, offsetof(router_opts_t, mesh_peers),
-      "comma-separated mesh endpoints of the other nodes", cfg_check_endpoint_list },
-    { "auto-join", CFG_BOOL, "false", 0, -1, offsetof(router_opts_t, auto_join),
-      "a room message from a non-member joins it first", NULL },
-    { "max-rooms", CFG_INT, "128", 1, 1000000, offsetof(router_opts_t, max_rooms),
-      "rooms per connection", NULL },
-    { "service-timeout", CFG_INT, "5000", 1, 3600000, offsetof(router_opts_t, service_timeout),
-      "ms a service has to answer a client message", NULL },
-    { "peer-timeout", CFG_INT, "5000", 1, 3600000, offsetof(router_opts_t, peer_timeout),
-      "ms of silence before a mesh peer is declared down", NULL },
-    { "gateway-timeout", CFG_INT, "3000", 1, 3600000, offsetof(router_opts_t, gateway_timeout),
-      "ms of silence before a gateway's connections leave their rooms", NULL },
-    { "log-level", CFG_LEVEL, "info", 0, -1, offsetof(router_opts_t, log_level),
-      "error, warn, info or debug", NULL },
-    CFG_END
-};
+    {"node-id", CFG_STR, NULL, 0, -1, offsetof(router_opts_t, node_id),
+     "node id in connection ids and events (default: random)", NULL},
+    {"ingress", CFG_STR, "tcp://*:5555", 0, -1, offsetof(router_opts_t, ingress),
+     "gateway ingress (ZeroMQ ROUTER, bound)", cfg_check_endpoint},
+    {"fanout", CFG_STR, "tcp://*:5556", 0, -1, offsetof(router_opts_t, fanout),
+     "gateway fan-out (ZeroMQ PUB, bound)", cfg_check_endpoint},
+    {"api", CFG_STR, "tcp://*:5557", 0, -1, offsetof(router_opts_t, api),
+     "service API (ZeroMQ ROUTER, bound)", cfg_check_endpoint},
+    {"events", CFG_STR, "tcp://*:5558", 0, -1, offsetof(router_opts_t, events),
+     "service events (ZeroMQ PUB, bound)", cfg_check_endpoint},
+    {"mesh-bind", CFG_STR, "tcp://*:9090", 0, -1, offsetof(router_opts_t, mesh_bind),
+     "mesh endpoint of this node (ZeroMQ PUB, bound)", cfg_check_endpoint},
+    {"mesh-peers", CFG_STR, NULL, 0, -1, offsetof(router_opts_t, mesh_peers),
+     "comma-separated mesh endpoints of the other nodes", cfg_check_endpoint_list},
+    {"auto-join", CFG_BOOL, "false", 0, -1, offsetof(router_opts_t, auto_join),
+     "a room message from a non-member joins it first", NULL},
+    {"max-rooms", CFG_INT, "128", 1, 1000000, offsetof(router_opts_t, max_rooms),
+     "rooms per connection", NULL},
+    {"service-timeout", CFG_INT, "5000", 1, 3600000, offsetof(router_opts_t, service_timeout),
+     "ms a service has to answer a client message", NULL},
+    {"peer-timeout", CFG_INT, "5000", 1, 3600000, offsetof(router_opts_t, peer_timeout),
+     "ms of silence before a mesh peer is declared down", NULL},
+    {"gateway-timeout", CFG_INT, "3000", 1, 3600000, offsetof(router_opts_t, gateway_timeout),
+     "ms of silence before a gateway's connections leave their rooms", NULL},
+    {"log-level", CFG_LEVEL, "info", 0, -1, offsetof(router_opts_t, log_level),
+     "error, warn, info or debug", NULL},
+    CFG_END};
 
 const cfg_option_t *options_router(void)
 {

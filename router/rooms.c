@@ -1,10 +1,10 @@
 /* The room table (see rooms.h). Rooms live in a hash by name; each room keeps its members in
  * a doubly linked list (join order) indexed by a hash on the conn id, and a small array of
  * per-gateway counts, maintained on every add/remove, for the fan-out. */
+#include "rooms.h"
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
-#include "rooms.h"
 
 struct rooms_member {
     char *conn;
@@ -16,7 +16,7 @@ struct rooms_member {
 };
 
 typedef struct {
-    zhashx_t *by_conn;          /* conn -> rooms_member_t (not owned here) */
+    zhashx_t *by_conn; /* conn -> rooms_member_t (not owned here) */
     rooms_member_t *head, *tail;
     size_t size;
     rooms_gw_t *gws;
@@ -24,10 +24,10 @@ typedef struct {
 } room_t;
 
 struct rooms {
-    zhashx_t *rooms;            /* name -> room_t (owned) */
+    zhashx_t *rooms; /* name -> room_t (owned) */
 };
 
-static const uint8_t empty_map[1] = { 0x80 };
+static const uint8_t empty_map[1] = {0x80};
 
 static void member_free(rooms_member_t *m)
 {
@@ -139,7 +139,7 @@ int rooms_add(rooms_t *self, const char *room_name, const char *conn, const char
         created = true;
     }
     if (!mp_present(meta))
-        meta = (mp_t){ empty_map, sizeof empty_map };
+        meta = (mp_t){empty_map, sizeof empty_map};
     rooms_member_t *m = calloc(1, sizeof *m);
     if (m) {
         m->conn = strdup(conn);
@@ -148,8 +148,8 @@ int rooms_add(rooms_t *self, const char *room_name, const char *conn, const char
         m->meta = malloc(meta.n);
         m->meta_n = meta.n;
     }
-    if (!m || !m->conn || (user && !m->user) || !m->gw || !m->meta
-        || room_gw_count(room, gw, 1) != 0) {
+    if (!m || !m->conn || (user && !m->user) || !m->gw || !m->meta ||
+        room_gw_count(room, gw, 1) != 0) {
         member_free(m);
         if (created)
             zhashx_delete(self->rooms, room_name);
@@ -225,10 +225,22 @@ const rooms_member_t *rooms_member(rooms_t *self, const char *room_name, const c
     return room && conn ? (const rooms_member_t *)zhashx_lookup(room->by_conn, conn) : NULL;
 }
 
-const char *rooms_member_conn(const rooms_member_t *m) { return m->conn; }
-const char *rooms_member_user(const rooms_member_t *m) { return m->user; }
-const char *rooms_member_gw(const rooms_member_t *m) { return m->gw; }
-mp_t rooms_member_meta(const rooms_member_t *m) { return (mp_t){ m->meta, m->meta_n }; }
+const char *rooms_member_conn(const rooms_member_t *m)
+{
+    return m->conn;
+}
+const char *rooms_member_user(const rooms_member_t *m)
+{
+    return m->user;
+}
+const char *rooms_member_gw(const rooms_member_t *m)
+{
+    return m->gw;
+}
+mp_t rooms_member_meta(const rooms_member_t *m)
+{
+    return (mp_t){m->meta, m->meta_n};
+}
 
 size_t rooms_gateways(rooms_t *self, const char *room_name, const rooms_gw_t **gws)
 {

@@ -4,10 +4,10 @@
 #ifndef RT_ROOMS_H
 #define RT_ROOMS_H
 
+#include "envelope.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "envelope.h"
 
 typedef struct rooms rooms_t;
 typedef struct rooms_member rooms_member_t;
@@ -25,9 +25,10 @@ void rooms_destroy(rooms_t **self_p);
 /* Adds conn (on gateway gw, user NULL when anonymous) to room with meta (msgpack, copied;
  * absent: stored as an empty map). Creates the room on its first member.
  * Returns 1 when added, 0 when conn was already a member (nothing changes), -1 on OOM. */
-int rooms_add(rooms_t *self, const char *room, const char *conn, const char *user,
-              const char *gw, mp_t meta);
-/* Removes conn from room (the room goes away with its last member). Returns 1 or 0 (not a member). */
+int rooms_add(rooms_t *self, const char *room, const char *conn, const char *user, const char *gw,
+              mp_t meta);
+/* Removes conn from room (the room goes away with its last member). Returns 1 or 0 (not a member).
+ */
 int rooms_remove(rooms_t *self, const char *room, const char *conn);
 
 bool rooms_is_member(rooms_t *self, const char *room, const char *conn);

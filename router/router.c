@@ -1,11 +1,6 @@
 /* The router: owns the tables (rooms, conns, gateways, dispatch), runs the ingress loop of
  * docs/internals.md and implements the actions of router.h. Every outgoing event is encoded
  * once (msgpack, mpw) and the same bytes go to every gateway that has members of the room. */
-#include <czmq.h>
-#include <errno.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <string.h>
 #include "router.h"
 #include "builtins.h"
 #include "conns.h"
@@ -16,11 +11,16 @@
 #include "log.h"
 #include "rooms.h"
 #include "zmqio.h"
+#include <czmq.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define ROUTER_TICK_MS 100
-#define ROUTER_PUB_HWM 100000   /* PUB and ingress: bursts must not hit the drop-at-HWM */
+#define ROUTER_PUB_HWM 100000 /* PUB and ingress: bursts must not hit the drop-at-HWM */
 #define ROUTER_META_MAX 1024
-#define ROUTER_BATCH 1024       /* ingress messages handled before timers get a look */
+#define ROUTER_BATCH 1024 /* ingress messages handled before timers get a look */
 
 struct router {
     router_opts_t opts;
@@ -33,18 +33,18 @@ struct router {
     conns_t *conns;
     gateways_t *gws;
     dispatch_t *dispatch;
-    mpw_t w;                    /* scratch for one outgoing message at a time */
-    const rt_msg_t *cur;        /* the request being dispatched */
+    mpw_t w;             /* scratch for one outgoing message at a time */
+    const rt_msg_t *cur; /* the request being dispatched */
     bool cur_answered;
     volatile bool stop;
-    int64_t next_tick;          /* monotonic ms of the next timer check */
+    int64_t next_tick; /* monotonic ms of the next timer check */
     router_stats_t stats;
 };
 
 static volatile sig_atomic_t router_signalled;
-static const uint8_t empty_map[1] = { 0x80 };
-#define MP_EMPTY_MAP ((mp_t){ empty_map, 1 })
-#define MP_NIL ((mp_t){ (const uint8_t *)"\xc0", 1 })
+static const uint8_t empty_map[1] = {0x80};
+#define MP_EMPTY_MAP ((mp_t){empty_map, 1})
+#define MP_NIL ((mp_t){(const uint8_t *)"\xc0", 1})
 
 static void on_signal(int sig)
 {
@@ -114,7 +114,7 @@ router_t *router_new(const router_opts_t *opts)
     }
     ids_random(r->epoch, 16);
 
-    zsys_handler_set(NULL);     /* our own SIGINT/SIGTERM handling, see router_run */
+    zsys_handler_set(NULL); /* our own SIGINT/SIGTERM handling, see router_run */
     r->rooms = rooms_new();
     r->conns = conns_new((size_t)r->opts.max_rooms);
     r->gws = gateways_new();
@@ -160,8 +160,14 @@ void router_destroy(router_t **self_p)
     *self_p = NULL;
 }
 
-const char *router_node_id(const router_t *r) { return r->node; }
-void router_stop(router_t *r) { r->stop = true; }
+const char *router_node_id(const router_t *r)
+{
+    return r->node;
+}
+void router_stop(router_t *r)
+{
+    r->stop = true;
+}
 
 int router_on(router_t *r, const char *pattern, rt_handler_fn fn, void *arg)
 {
@@ -177,8 +183,8 @@ int router_use(router_t *r, rt_middleware_fn fn, void *arg)
 
 static void pub(router_t *r, const char *gw, mp_t v)
 {
-    if (r->w.oom || zmqio_send(r->fanout, gw, strlen(gw), true) != 0
-        || zmqio_send_mp(r->fanout, v, false) != 0)
+    if (r->w.oom || zmqio_send(r->fanout, gw, strlen(gw), true) != 0 ||
+        zmqio_send_mp(r->fanout, v, false) != 0)
         r->stats.pub_dropped++;
 }
 
@@ -384,7 +390,7 @@ static rt_err_t leave(router_t *r, const char *conn, const char *room, bool noti
     const char *u = conns_user(r->conns, conn);
     if (u)
         snprintf(user, sizeof user, "%s", u);
-    char roomc[RT_ROOM_MAX + 1];   /* room may point into the tables we change */
+    char roomc[RT_ROOM_MAX + 1]; /* room may point into the tables we change */
     snprintf(roomc, sizeof roomc, "%s", room);
     rooms_remove(r->rooms, roomc, conn);
     conns_room_remove(r->conns, conn, roomc);
@@ -523,7 +529,7 @@ static void conn_gone(router_t *r, const char *conn)
         char room[RT_ROOM_MAX + 1];
         snprintf(room, sizeof room, "%s", rooms[n - 1]);
         if (leave(r, conn, room, false) != RT_OK)
-            conns_room_remove(r->conns, conn, room);   /* tables disagree: never loop */
+            conns_room_remove(r->conns, conn, room); /* tables disagree: never loop */
     }
     conns_remove(r->conns, conn);
 }
@@ -613,8 +619,8 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
             mp_iter_t pit;
             mp_t rv, meta = MP_NONE;
             char room[RT_ROOM_MAX + 1];
-            if (mp_iter(pair, &pit) != 0 || !mp_next(&pit, &rv) || mp_strcpy(rv, room, sizeof room) != 0
-                || !ids_valid_room(room, strlen(room)))
+            if (mp_iter(pair, &pit) != 0 || !mp_next(&pit, &rv) ||
+                mp_strcpy(rv, room, sizeof room) != 0 || !ids_valid_room(room, strlen(room)))
                 continue;
             if (!mp_next(&pit, &meta) || check_meta(meta) != RT_OK)
                 meta = MP_NONE;
@@ -700,8 +706,8 @@ static void on_hello(router_t *r, zframe_t *rid, const char *gw)
     mpw_kstr(&r->w, "node", r->node);
     mpw_kstr(&r->w, "ep", r->epoch);
     mpw_kstr(&r->w, "fanout", r->opts.fanout);
-    if (r->w.oom || zmqio_send(r->ingress, zframe_data(rid), zframe_size(rid), true) != 0
-        || zmqio_send_mp(r->ingress, mpw_view(&r->w), false) != 0)
+    if (r->w.oom || zmqio_send(r->ingress, zframe_data(rid), zframe_size(rid), true) != 0 ||
+        zmqio_send_mp(r->ingress, mpw_view(&r->w), false) != 0)
         r->stats.pub_dropped++;
 }
 
@@ -723,8 +729,8 @@ static void on_frame(router_t *r, zmsg_t *msg)
     zframe_t *last = zmsg_last(msg);
     mp_t body;
     char t[16], gw[RT_CONN_MAX + 1];
-    if (frames < 2 || frames > 3 || zmqio_frame_mp(last, &body) != 0 || mp_type(body) != MP_MAP
-        || mp_strcpy(mp_get(body, "t"), t, sizeof t) != 0) {
+    if (frames < 2 || frames > 3 || zmqio_frame_mp(last, &body) != 0 || mp_type(body) != MP_MAP ||
+        mp_strcpy(mp_get(body, "t"), t, sizeof t) != 0) {
         r->stats.bad_frames++;
         return;
     }
@@ -803,7 +809,7 @@ int router_poll(router_t *r, int timeout_ms)
 
 int router_run(router_t *r)
 {
-    struct sigaction sa = { 0 };
+    struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);

@@ -13,40 +13,41 @@
 #ifndef RT_ROUTER_H
 #define RT_ROUTER_H
 
-#include <stdbool.h>
-#include <stdint.h>
 #include "envelope.h"
 #include "errors.h"
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef struct router router_t;
 
 typedef struct {
-    char *node_id;          /* NULL: a random one */
-    char *ingress;          /* gateway ingress ROUTER, tcp port 5555 on every interface */
-    char *fanout;           /* gateway fan-out PUB, tcp port 5556 on every interface */
-    char *api;              /* service API ROUTER, tcp port 5557 on every interface */
-    char *events;           /* service events PUB, tcp port 5558 on every interface */
-    char *mesh_bind;        /* mesh PUB, tcp port 9090 on every interface (issue 4) */
-    char *mesh_peers;       /* comma-separated (issue 4) */
-    bool auto_join;         /* a room message from a non-member joins it first */
-    long long max_rooms;    /* rooms per connection, 128 */
+    char *node_id;             /* NULL: a random one */
+    char *ingress;             /* gateway ingress ROUTER, tcp port 5555 on every interface */
+    char *fanout;              /* gateway fan-out PUB, tcp port 5556 on every interface */
+    char *api;                 /* service API ROUTER, tcp port 5557 on every interface */
+    char *events;              /* service events PUB, tcp port 5558 on every interface */
+    char *mesh_bind;           /* mesh PUB, tcp port 9090 on every interface (issue 4) */
+    char *mesh_peers;          /* comma-separated (issue 4) */
+    bool auto_join;            /* a room message from a non-member joins it first */
+    long long max_rooms;       /* rooms per connection, 128 */
     long long service_timeout; /* ms, 5000 */
-    long long peer_timeout; /* ms, 5000 */
-    long long gateway_timeout; /* ms without a gateway heartbeat before its connections leave, 3000 */
+    long long peer_timeout;    /* ms, 5000 */
+    long long
+        gateway_timeout; /* ms without a gateway heartbeat before its connections leave, 3000 */
     int log_level;
 } router_opts_t;
 
 /* A client message as a handler sees it. Strings are NUL-terminated and NULL when absent;
  * everything is borrowed for the duration of the call. */
 typedef struct {
-    const char *conn;       /* the sender's connection id */
-    const char *user;       /* its user, NULL when anonymous */
+    const char *conn; /* the sender's connection id */
+    const char *user; /* its user, NULL when anonymous */
     const char *type;
     const char *room;
     const char *to;
-    int64_t id;             /* 0 when the request asked for no answer */
+    int64_t id; /* 0 when the request asked for no answer */
     bool echo;
-    mp_t payload;           /* msgpack; a nil value when the client sent none */
+    mp_t payload; /* msgpack; a nil value when the client sent none */
 } rt_msg_t;
 
 typedef void (*rt_handler_fn)(router_t *r, const rt_msg_t *m, void *arg);
@@ -104,10 +105,10 @@ const char *router_node_id(const router_t *r);
 
 /* Counters (the service API's `stats` and the logs). */
 typedef struct {
-    uint64_t bad_frames;        /* malformed ingress frames, dropped */
-    uint64_t unknown_gateway;   /* messages from gateways this router does not know */
-    uint64_t msgs_in;           /* client messages */
-    uint64_t pub_dropped;       /* sends that failed (HWM) */
+    uint64_t bad_frames;      /* malformed ingress frames, dropped */
+    uint64_t unknown_gateway; /* messages from gateways this router does not know */
+    uint64_t msgs_in;         /* client messages */
+    uint64_t pub_dropped;     /* sends that failed (HWM) */
     size_t conns, rooms, gateways;
 } router_stats_t;
 void router_stats(router_t *r, router_stats_t *out);

@@ -3,11 +3,11 @@
  *
  * It takes every flag of rt-router (custom-router --help).
  */
-#include <stddef.h>
 #include "config.h"
 #include "log.h"
 #include "options.h"
 #include "router.h"
+#include <stddef.h>
 
 static void on_chat(router_t *r, const rt_msg_t *m, void *arg)
 {
@@ -16,7 +16,7 @@ static void on_chat(router_t *r, const rt_msg_t *m, void *arg)
         router_error(r, m, RT_E_BAD_REQUEST, "room required");
         return;
     }
-    rt_err_t e = router_join(r, m->conn, m->room, MP_NONE);   /* no-op for a member */
+    rt_err_t e = router_join(r, m->conn, m->room, MP_NONE); /* no-op for a member */
     if (e != RT_OK) {
         router_error(r, m, e, "cannot join");
         return;
@@ -25,10 +25,9 @@ static void on_chat(router_t *r, const rt_msg_t *m, void *arg)
     router_ack(r, m, MP_NONE);
 }
 
-
 int main(int argc, char **argv)
 {
-    router_opts_t opts = { 0 };
+    router_opts_t opts = {0};
     rt_log_set_name("custom-router");
     cfg_result_t res = cfg_parse(options_router(), &opts, argc, argv, "custom-router",
                                  "a router with a chat:message handler");

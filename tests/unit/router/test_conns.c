@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+
 #include <cmocka.h>
+
 #include "conns.h"
 
 static void test_add_lookup_remove(void **state)
@@ -18,7 +20,7 @@ static void test_add_lookup_remove(void **state)
     assert_int_equal(conns_count(conns), 2);
     assert_string_equal(conns_gw(conns, "A"), "gw1");
     assert_string_equal(conns_user(conns, "A"), "alice");
-    assert_null(conns_user(conns, "B"));               /* anonymous */
+    assert_null(conns_user(conns, "B")); /* anonymous */
     assert_null(conns_gw(conns, "Z"));
     assert_int_equal(conns_remove(conns, "A"), 0);
     assert_int_equal(conns_remove(conns, "A"), -1);
@@ -34,7 +36,7 @@ static void test_rooms_of_a_conn(void **state)
     conns_add(conns, "A", "gw1", NULL);
     assert_int_equal(conns_room_add(conns, "A", "r1"), RT_OK);
     assert_int_equal(conns_room_add(conns, "A", "r2"), RT_OK);
-    assert_int_equal(conns_room_add(conns, "A", "r1"), RT_OK);   /* idempotent */
+    assert_int_equal(conns_room_add(conns, "A", "r1"), RT_OK); /* idempotent */
     assert_int_equal(conns_room_add(conns, "nobody", "r1"), RT_E_PEER_NOT_FOUND);
     const char *const *rooms;
     assert_int_equal(conns_rooms(conns, "A", &rooms), 2);
@@ -60,9 +62,9 @@ static void test_room_limit(void **state)
         assert_int_equal(conns_room_add(conns, "A", room), RT_OK);
     }
     assert_int_equal(conns_room_add(conns, "A", "r3"), RT_E_LIMIT);
-    assert_int_equal(conns_room_add(conns, "A", "r0"), RT_OK);   /* already in: no limit */
+    assert_int_equal(conns_room_add(conns, "A", "r0"), RT_OK); /* already in: no limit */
     conns_room_remove(conns, "A", "r1");
-    assert_int_equal(conns_room_add(conns, "A", "r3"), RT_OK);   /* room freed */
+    assert_int_equal(conns_room_add(conns, "A", "r3"), RT_OK); /* room freed */
     conns_destroy(&conns);
 }
 

@@ -4,12 +4,19 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+
 #include <cmocka.h>
+
 #include "dispatch.h"
 
 static char called[64];
 
-static void h_exact(router_t *r, const rt_msg_t *m, void *arg) { (void)r; (void)m; strcpy(called, (const char *)arg); }
+static void h_exact(router_t *r, const rt_msg_t *m, void *arg)
+{
+    (void)r;
+    (void)m;
+    strcpy(called, (const char *)arg);
+}
 
 static const char *find(dispatch_t *d, const char *type, dispatch_kind_t *kind)
 {
@@ -30,7 +37,7 @@ static void test_precedence(void **state)
     assert_string_equal(find(d, "chat:message", &k), "chat-exact");          /* exact wins */
     assert_string_equal(find(d, "chat:room:topic", &k), "chat-room-prefix"); /* longest prefix */
     assert_string_equal(find(d, "chat:typing", &k), "chat-prefix");
-    assert_null(find(d, "chatter", &k));                                      /* not a prefix match */
+    assert_null(find(d, "chatter", &k)); /* not a prefix match */
     assert_int_equal(k, DISPATCH_DEFAULT);
     dispatch_destroy(&d);
     assert_null(d);
@@ -71,12 +78,13 @@ static void test_reserved_namespaces(void **state)
     dispatch_on(d, "room:join", h_exact, "join");
     dispatch_kind_t k;
     assert_string_equal(find(d, "room:join", &k), "join");
-    const char *reserved[] = { "room:bogus", "presence:x", "webrtc:offer", "sys:x", "mesh:x", "conn:x" };
+    const char *reserved[] = {"room:bogus", "presence:x", "webrtc:offer",
+                              "sys:x",      "mesh:x",     "conn:x"};
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++) {
         assert_null(find(d, reserved[i], &k));
         assert_int_equal(k, DISPATCH_RESERVED);
     }
-    assert_null(find(d, "rooms:x", &k));     /* only the exact namespace is reserved */
+    assert_null(find(d, "rooms:x", &k)); /* only the exact namespace is reserved */
     assert_int_equal(k, DISPATCH_DEFAULT);
     assert_null(find(d, "chat", &k));
     assert_int_equal(k, DISPATCH_DEFAULT);
@@ -91,7 +99,7 @@ static void test_bad_patterns(void **state)
     assert_int_equal(dispatch_on(d, "has space", h_exact, NULL), -1);
     assert_int_equal(dispatch_on(d, "a*b", h_exact, NULL), -1);
     assert_int_equal(dispatch_on(d, "ok", NULL, NULL), -1);
-    assert_int_equal(dispatch_on(d, "*", h_exact, "all"), 0);   /* catch-all prefix */
+    assert_int_equal(dispatch_on(d, "*", h_exact, "all"), 0); /* catch-all prefix */
     dispatch_kind_t k;
     assert_string_equal(find(d, "anything", &k), "all");
     dispatch_destroy(&d);
@@ -100,10 +108,36 @@ static void test_bad_patterns(void **state)
 /* ---- middleware ---- */
 static char trace[64];
 
-static bool mw_a(router_t *r, const rt_msg_t *m, void *arg) { (void)r; (void)m; (void)arg; strcat(trace, "a"); return true; }
-static bool mw_b(router_t *r, const rt_msg_t *m, void *arg) { (void)r; (void)arg; strcat(trace, "b"); return strcmp(m->type, "blocked") != 0; }
-static bool mw_c(router_t *r, const rt_msg_t *m, void *arg) { (void)r; (void)m; (void)arg; strcat(trace, "c"); return true; }
-static void h_trace(router_t *r, const rt_msg_t *m, void *arg) { (void)r; (void)m; (void)arg; strcat(trace, "H"); }
+static bool mw_a(router_t *r, const rt_msg_t *m, void *arg)
+{
+    (void)r;
+    (void)m;
+    (void)arg;
+    strcat(trace, "a");
+    return true;
+}
+static bool mw_b(router_t *r, const rt_msg_t *m, void *arg)
+{
+    (void)r;
+    (void)arg;
+    strcat(trace, "b");
+    return strcmp(m->type, "blocked") != 0;
+}
+static bool mw_c(router_t *r, const rt_msg_t *m, void *arg)
+{
+    (void)r;
+    (void)m;
+    (void)arg;
+    strcat(trace, "c");
+    return true;
+}
+static void h_trace(router_t *r, const rt_msg_t *m, void *arg)
+{
+    (void)r;
+    (void)m;
+    (void)arg;
+    strcat(trace, "H");
+}
 
 static void test_middleware_order_and_stop(void **state)
 {
@@ -114,7 +148,7 @@ static void test_middleware_order_and_stop(void **state)
     dispatch_use(d, mw_c, NULL);
     dispatch_on(d, "*", h_trace, NULL);
     bool stopped;
-    rt_msg_t m = { .conn = "A", .type = "fine" };
+    rt_msg_t m = {.conn = "A", .type = "fine"};
     trace[0] = '\0';
     assert_int_equal(dispatch_run(d, NULL, &m, &stopped), DISPATCH_HANDLER);
     assert_false(stopped);
@@ -124,7 +158,7 @@ static void test_middleware_order_and_stop(void **state)
     trace[0] = '\0';
     dispatch_run(d, NULL, &m, &stopped);
     assert_true(stopped);
-    assert_string_equal(trace, "ab");   /* c and the handler never ran */
+    assert_string_equal(trace, "ab"); /* c and the handler never ran */
     dispatch_destroy(&d);
 }
 
@@ -133,7 +167,7 @@ static void test_run_without_handler(void **state)
     (void)state;
     dispatch_t *d = dispatch_new();
     bool stopped;
-    rt_msg_t m = { .conn = "A", .type = "room:nope" };
+    rt_msg_t m = {.conn = "A", .type = "room:nope"};
     called[0] = '\0';
     assert_int_equal(dispatch_run(d, NULL, &m, &stopped), DISPATCH_RESERVED);
     m.type = "chat";

@@ -2,7 +2,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
+
 #include "gateways.h"
 
 static void test_hello_touch_expire(void **state)
@@ -14,7 +16,7 @@ static void test_hello_touch_expire(void **state)
     assert_int_equal(gateways_hello(g, "gw1", "rid", 3, 1000), 0);
     assert_int_equal(gateways_hello(g, "gw2", "rid2", 4, 1000), 0);
     assert_true(gateways_known(g, "gw1"));
-    assert_false(gateways_loud(g, "gw1"));    /* first time: a router restart, silent attach */
+    assert_false(gateways_loud(g, "gw1")); /* first time: a router restart, silent attach */
     assert_int_equal(gateways_count(g), 2);
     assert_null(gateways_expired(g, 3500, 3000));
     assert_int_equal(gateways_touch(g, "gw2", 3000), 0);
@@ -47,7 +49,7 @@ static void test_drop_with_borrowed_id(void **state)
     (void)state;
     gateways_t *g = gateways_new();
     gateways_hello(g, "gw1", "r", 1, 0);
-    const char *id = gateways_expired(g, 10000, 3000);   /* points into the table */
+    const char *id = gateways_expired(g, 10000, 3000); /* points into the table */
     assert_non_null(id);
     assert_int_equal(gateways_drop(g, id), 0);
     assert_null(gateways_expired(g, 10000, 3000));

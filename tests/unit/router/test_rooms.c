@@ -3,10 +3,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+
 #include <cmocka.h>
+
 #include "rooms.h"
 
-static const uint8_t nick_meta[] = { 0x81, 0xa4, 'n', 'i', 'c', 'k', 0xa2, 'a', 'l' }; /* {"nick":"al"} */
+static const uint8_t nick_meta[] = {0x81, 0xa4, 'n', 'i', 'c',
+                                    'k',  0xa2, 'a', 'l'}; /* {"nick":"al"} */
 
 static uint32_t gw_count(rooms_t *rooms, const char *room, const char *gw)
 {
@@ -38,14 +41,14 @@ static void test_join_leave(void **state)
     assert_null(rooms_first(rooms, "lobby"));
     rooms_destroy(&rooms);
     assert_null(rooms);
-    rooms_destroy(&rooms);   /* safe twice */
+    rooms_destroy(&rooms); /* safe twice */
 }
 
 static void test_rejoin_is_idempotent_and_keeps_meta(void **state)
 {
     (void)state;
     rooms_t *rooms = rooms_new();
-    mp_t meta = { nick_meta, sizeof nick_meta };
+    mp_t meta = {nick_meta, sizeof nick_meta};
     assert_int_equal(rooms_add(rooms, "r", "A", NULL, "gw1", meta), 1);
     assert_int_equal(rooms_add(rooms, "r", "A", NULL, "gw1", MP_NONE), 0);
     assert_int_equal(rooms_size(rooms, "r"), 1);
@@ -75,12 +78,12 @@ static void test_members_in_join_order(void **state)
 {
     (void)state;
     rooms_t *rooms = rooms_new();
-    const char *ids[] = { "C", "A", "D", "B" };
+    const char *ids[] = {"C", "A", "D", "B"};
     for (size_t i = 0; i < 4; i++)
         rooms_add(rooms, "r", ids[i], NULL, "gw1", MP_NONE);
-    rooms_remove(rooms, "r", "A");              /* from the middle */
+    rooms_remove(rooms, "r", "A");                    /* from the middle */
     rooms_add(rooms, "r", "A", NULL, "gw1", MP_NONE); /* back at the end */
-    const char *want[] = { "C", "D", "B", "A" };
+    const char *want[] = {"C", "D", "B", "A"};
     size_t i = 0;
     for (const rooms_member_t *m = rooms_first(rooms, "r"); m; m = rooms_next(m), i++) {
         assert_true(i < 4);
@@ -103,10 +106,10 @@ static void test_per_gateway_counts(void **state)
     assert_int_equal(rooms_gateways(rooms, "r", &gws), 2);
     assert_int_equal(gw_count(rooms, "r", "gw1"), 2);
     assert_int_equal(gw_count(rooms, "r", "gw2"), 1);
-    assert_int_equal(gw_count(rooms, "r", "gw3"), 0);   /* other rooms do not count */
+    assert_int_equal(gw_count(rooms, "r", "gw3"), 0); /* other rooms do not count */
 
     rooms_remove(rooms, "r", "C");
-    assert_int_equal(rooms_gateways(rooms, "r", &gws), 1);   /* gw2 has nobody left */
+    assert_int_equal(rooms_gateways(rooms, "r", &gws), 1); /* gw2 has nobody left */
     assert_string_equal(gws[0].gw, "gw1");
     rooms_remove(rooms, "r", "A");
     assert_int_equal(gw_count(rooms, "r", "gw1"), 1);

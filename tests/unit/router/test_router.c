@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+
 #include <cmocka.h>
 #include <czmq.h>
+
 #include "router.h"
 
 /* fresh endpoints per test: a closed socket's inproc name is released asynchronously */
@@ -15,7 +17,7 @@ static char INGRESS[64], FANOUT[64];
 typedef struct {
     char id[32];
     zsock_t *dealer, *sub;
-    zmsg_t *last;        /* keeps the frame that `m` views alive */
+    zmsg_t *last; /* keeps the frame that `m` views alive */
     mp_t m;
 } gw_t;
 
@@ -90,7 +92,7 @@ static void gw_msg(gw_t *g, const char *conn, const char *type, const char *room
         mpw_kstr(&w, "to", to);
     if (id)
         mpw_kint(&w, "id", id);
-    mpw_kraw(&w, "payload", payload_mp ? (mp_t){ (const uint8_t *)payload_mp, plen } : MP_NONE);
+    mpw_kraw(&w, "payload", payload_mp ? (mp_t){(const uint8_t *)payload_mp, plen} : MP_NONE);
     gw_send(g, &w);
 }
 
@@ -138,8 +140,14 @@ static void gw_destroy(gw_t **g)
 }
 
 /* Field helpers on the last received map. */
-static bool is(mp_t m, const char *key, const char *val) { return mp_str_eq(mp_get(m, key), val); }
-static mp_t f_of(mp_t m) { return mp_get(m, "f"); }
+static bool is(mp_t m, const char *key, const char *val)
+{
+    return mp_str_eq(mp_get(m, key), val);
+}
+static mp_t f_of(mp_t m)
+{
+    return mp_get(m, "f");
+}
 static int64_t int_of(mp_t v)
 {
     int64_t x = -1;
@@ -216,7 +224,7 @@ static void test_join_presence_and_leave(void **state)
 
     const char meta[] = "\x81\xa1k\x01"; /* {"k":1} */
     gw_msg(g1, "A", "room:join", "lobby", NULL, 1, meta, 4);
-    mp_t m = gw_recv(g1);       /* joined first: the gateway knows A is a member */
+    mp_t m = gw_recv(g1); /* joined first: the gateway knows A is a member */
     assert_true(is(m, "t", "joined") && is(m, "c", "A") && is(m, "r", "lobby"));
     mp_t ack = expect_ack(g1, "A", 1);
     assert_true(is(ack, "room", "lobby"));
@@ -250,7 +258,7 @@ static void test_join_presence_and_leave(void **state)
     expect_ack(g2, "B", 4);
     m = gw_recv(g1);
     assert_true(is(f_of(m), "type", "presence:leave"));
-    assert_int_equal(mp_count(mp_get(f_of(m), "payload")), 2);   /* {id, user} */
+    assert_int_equal(mp_count(mp_get(f_of(m), "payload")), 2); /* {id, user} */
     gw_msg(g2, "B", "room:leave", "lobby", NULL, 5, NULL, 0);
     expect_error(g2, "B", 5, "not_in_room");
 
@@ -258,7 +266,7 @@ static void test_join_presence_and_leave(void **state)
     gw_msg(g2, "B", "room:join", "lobby", NULL, 6, NULL, 0);
     gw_recv(g2);
     expect_ack(g2, "B", 6);
-    gw_recv(g1);   /* presence:join */
+    gw_recv(g1); /* presence:join */
     mpw_t w = MPW_INIT;
     mpw_map(&w, 3);
     mpw_kstr(&w, "t", "close");
@@ -283,12 +291,12 @@ static void test_room_limit_and_meta(void **state)
     gw_msg(g, "C", "room:join", "r2", NULL, 2, NULL, 0);
     gw_recv(g);
     expect_ack(g, "C", 2);
-    gw_msg(g, "C", "room:join", "r3", NULL, 3, NULL, 0);    /* max_rooms = 2 */
+    gw_msg(g, "C", "room:join", "r3", NULL, 3, NULL, 0); /* max_rooms = 2 */
     expect_error(g, "C", 3, "limit");
     gw_msg(g, "C", "room:leave", "r2", NULL, 4, NULL, 0);
     gw_recv(g);
     expect_ack(g, "C", 4);
-    gw_msg(g, "C", "room:join", "r3", NULL, 5, "\x93\x01\x02\x03", 4);   /* meta not an object */
+    gw_msg(g, "C", "room:join", "r3", NULL, 5, "\x93\x01\x02\x03", 4); /* meta not an object */
     expect_error(g, "C", 5, "bad_request");
     /* meta of 1100 bytes of JSON */
     mpw_t big = MPW_INIT;
@@ -325,11 +333,11 @@ static void test_default_route(void **state)
     assert_true(is(m, "c", "E") && is(f_of(m), "from", "D"));
     assert_false(mp_present(mp_get(f_of(m), "room")));
     expect_ack(g, "D", 2);
-    gw_msg(g, "D", "dm", NULL, "F", 3, NULL, 0);          /* no shared room */
+    gw_msg(g, "D", "dm", NULL, "F", 3, NULL, 0); /* no shared room */
     expect_error(g, "D", 3, "peer_not_found");
-    gw_msg(g, "D", "dm", "r", "F", 4, NULL, 0);           /* F not in r */
+    gw_msg(g, "D", "dm", "r", "F", 4, NULL, 0); /* F not in r */
     expect_error(g, "D", 4, "peer_not_found");
-    gw_msg(g, "F", "chat", "r", NULL, 5, NULL, 0);        /* F not in r, no auto-join */
+    gw_msg(g, "F", "chat", "r", NULL, 5, NULL, 0); /* F not in r, no auto-join */
     expect_error(g, "F", 5, "not_in_room");
     gw_msg(g, "D", "chat", NULL, NULL, 6, NULL, 0);
     expect_error(g, "D", 6, "bad_request");
@@ -350,11 +358,16 @@ static void on_chat(router_t *r, const rt_msg_t *m, void *arg)
     assert_int_equal(router_join(r, m->conn, m->room, MP_NONE), RT_OK);
     router_publish(r, m->room, m->type, m->conn, m->payload, m->conn);
     router_ack(r, m, MP_NONE);
-    router_ack(r, m, MP_NONE);                      /* a second answer is ignored */
+    router_ack(r, m, MP_NONE); /* a second answer is ignored */
     router_error(r, m, RT_E_INTERNAL, "ignored");
 }
 
-static void on_forgetful(router_t *r, const rt_msg_t *m, void *arg) { (void)r; (void)m; (void)arg; }
+static void on_forgetful(router_t *r, const rt_msg_t *m, void *arg)
+{
+    (void)r;
+    (void)m;
+    (void)arg;
+}
 
 static bool deny_secret(router_t *r, const rt_msg_t *m, void *arg)
 {
@@ -376,16 +389,16 @@ static void test_handlers_and_middleware(void **state)
     while (mp_present(gw_recv(g)))
         ;
     gw_msg(g, "G", "chat:message", "c", NULL, 1, "\xa2hi", 3);
-    assert_true(is(gw_recv(g), "t", "joined"));                       /* router_join */
+    assert_true(is(gw_recv(g), "t", "joined")); /* router_join */
     assert_true(is(f_of(gw_recv(g)), "type", "presence:join"));
     mp_t m = gw_recv(g);
     assert_true(is(f_of(m), "type", "chat:message") && is(m, "x", "G"));
     expect_ack(g, "G", 1);
-    expect_nothing(g);                                                 /* exactly one answer */
+    expect_nothing(g); /* exactly one answer */
 
-    gw_msg(g, "G", "quiet:x", NULL, NULL, 2, NULL, 0);                 /* handler forgot: {} */
+    gw_msg(g, "G", "quiet:x", NULL, NULL, 2, NULL, 0); /* handler forgot: {} */
     assert_int_equal(mp_count(expect_ack(g, "G", 2)), 0);
-    gw_msg(g, "G", "secret", "c", NULL, 3, NULL, 0);                   /* middleware stop */
+    gw_msg(g, "G", "secret", "c", NULL, 3, NULL, 0); /* middleware stop */
     expect_error(g, "G", 3, "forbidden");
     expect_nothing(g);
     gw_destroy(&g);
@@ -397,9 +410,10 @@ static void test_garbage_and_unknown_gateways(void **state)
     gw_t *g = gw_new("g6");
     router_stats_t before, after;
     router_stats(R, &before);
-    zmq_send(zsock_resolve(g->dealer), "\xc1", (size_t)1, 0);                    /* never valid msgpack */
-    zmq_send(zsock_resolve(g->dealer), "\xdf\xff\xff\xff\xff", (size_t)5, 0);    /* map32 of 4G entries */
-    zmq_send(zsock_resolve(g->dealer), "\x93\x01\x02\x03", (size_t)4, 0);        /* not a map */
+    zmq_send(zsock_resolve(g->dealer), "\xc1", (size_t)1, 0); /* never valid msgpack */
+    zmq_send(zsock_resolve(g->dealer), "\xdf\xff\xff\xff\xff", (size_t)5,
+             0);                                                          /* map32 of 4G entries */
+    zmq_send(zsock_resolve(g->dealer), "\x93\x01\x02\x03", (size_t)4, 0); /* not a map */
     pump();
     router_stats(R, &after);
     assert_int_equal(after.bad_frames - before.bad_frames, 3);
@@ -409,7 +423,7 @@ static void test_garbage_and_unknown_gateways(void **state)
     zsock_t *dealer = zsock_new_dealer(INGRESS);
     mp_t m = MP_NONE;
     zmsg_t *msg = NULL;
-    for (int i = 0; i < 100 && !msg; i++) {       /* until the ghost's SUB is live */
+    for (int i = 0; i < 100 && !msg; i++) { /* until the ghost's SUB is live */
         mpw_t w = MPW_INIT;
         mpw_map(&w, 2);
         mpw_kstr(&w, "t", "hb");
