@@ -8,7 +8,7 @@ struct frame {
     uint32_t refs;
     uint32_t pre;
     size_t len;
-    uint8_t bytes[];     /* pre bytes of headroom, then len bytes of text */
+    uint8_t bytes[]; /* pre bytes of headroom, then len bytes of text */
 };
 
 frame_t *frame_new(size_t pre, const void *data, size_t len)
@@ -41,8 +41,14 @@ void frame_unref(frame_t **f_p)
         free(f);
 }
 
-uint8_t *frame_data(frame_t *f) { return f->bytes + f->pre; }
-size_t frame_len(const frame_t *f) { return f->len; }
+uint8_t *frame_data(frame_t *f)
+{
+    return f->bytes + f->pre;
+}
+size_t frame_len(const frame_t *f)
+{
+    return f->len;
+}
 
 /* Rings larger than this are freed when they drain, so a burst does not pin memory on an
  * idle connection; smaller ones are kept to avoid a malloc per message. */

@@ -26,10 +26,13 @@ size_t frame_len(const frame_t *f);
 typedef struct {
     frame_t **ring;
     uint32_t cap, head, count;
-    size_t bytes;        /* sum of frame_len of the queued frames */
+    size_t bytes; /* sum of frame_len of the queued frames */
 } fqueue_t;
 
-#define FQUEUE_INIT { NULL, 0, 0, 0, 0 }
+#define FQUEUE_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0                                                                           \
+    }
 
 /* Appends a new reference to f unless the queued bytes would then exceed max_bytes
  * (0 = no limit). Returns 0, or -1 (over budget or out of memory; nothing queued). */

@@ -6,8 +6,6 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <string.h>
-#include <czmq.h>
 #include "envelope.h"
 #include "errors.h"
 #include "frame.h"
@@ -18,6 +16,8 @@
 #include "ratelimit.h"
 #include "request.h"
 #include "ws.h"
+#include <czmq.h>
+#include <string.h>
 
 #define ATTACH_CHUNK 500
 
@@ -25,7 +25,7 @@ typedef struct room room_t;
 
 typedef struct {
     gw_conn_t *c;
-    uint32_t slot;          /* index of this membership in c->rooms */
+    uint32_t slot; /* index of this membership in c->rooms */
 } rmember_t;
 
 struct room {
@@ -36,9 +36,9 @@ struct room {
 
 typedef struct {
     room_t *room;
-    uint32_t idx;           /* index of this connection in room->m */
+    uint32_t idx; /* index of this connection in room->m */
     uint32_t metalen;
-    uint8_t *meta;          /* msgpack bytes of the meta, NULL = none */
+    uint8_t *meta; /* msgpack bytes of the meta, NULL = none */
 } cmember_t;
 
 struct gw_conn {
@@ -49,10 +49,10 @@ struct gw_conn {
     cmember_t *rooms;
     uint16_t nrooms, caprooms;
     uint16_t close_code;
-    uint8_t missed;                 /* pings sent without a pong since */
+    uint8_t missed; /* pings sent without a pong since */
     unsigned announced : 1, welcomed : 1, closing : 1, ping_due : 1;
-    char *close_reason;             /* only for kicks with a reason */
-    char id[32];                    /* gwid (8) + "." + counter (<= 20 digits) */
+    char *close_reason; /* only for kicks with a reason */
+    char id[32];        /* gwid (8) + "." + counter (<= 20 digits) */
 };
 
 typedef struct {
@@ -66,12 +66,12 @@ struct gateway {
     char gwid[16];
     uint64_t counter;
     link_t *link;
-    zhashx_t *conns;     /* id -> gw_conn_t* (key is c->id, not copied) */
-    zhashx_t *rooms;     /* name -> room_t* (key is room->name, not copied) */
+    zhashx_t *conns; /* id -> gw_conn_t* (key is c->id, not copied) */
+    zhashx_t *rooms; /* name -> room_t* (key is room->name, not copied) */
     size_t nconns;
     bool shutting_down;
-    bool pressure;       /* a client queue is over half full: write before reading more */
-    unsigned pumped;     /* fan-out messages handled in this round */
+    bool pressure;   /* a client queue is over half full: write before reading more */
+    unsigned pumped; /* fan-out messages handled in this round */
     void (*later)(void *arg);
     void *later_arg;
     /* ids of announced connections that ended while the link was down: the router may still
@@ -158,8 +158,8 @@ static void conn_join(gw_conn_t *c, const char *name, size_t len, mp_t meta)
         c->rooms = nc;
         c->caprooms = ncap;
     }
-    r->m[r->n] = (rmember_t){ c, c->nrooms };
-    c->rooms[c->nrooms] = (cmember_t){ r, r->n, 0, NULL };
+    r->m[r->n] = (rmember_t){c, c->nrooms};
+    c->rooms[c->nrooms] = (cmember_t){r, r->n, 0, NULL};
     set_meta(&c->rooms[c->nrooms], meta);
     r->n++;
     c->nrooms++;
@@ -255,7 +255,8 @@ static void conn_welcome(gw_conn_t *c)
     gateway_t *gw = c->gw;
     c->welcomed = 1;
     if (request_welcome_json(&gw->json, c->id, link_node(gw->link), gw->cfg.heartbeat,
-                             &gw->scratch) != 0 || gw->json.oom)
+                             &gw->scratch) != 0 ||
+        gw->json.oom)
         return;
     frame_t *f = frame_new(gw->cfg.headroom, gw->json.data, gw->json.len);
     if (f && fqueue_push_front(&c->q, f) == 0)
@@ -292,7 +293,7 @@ static void write_attach_conn(mpw_t *w, gw_conn_t *c)
     for (uint16_t i = 0; i < c->nrooms; i++) {
         mpw_array(w, 2);
         mpw_cstr(w, c->rooms[i].room->name);
-        mpw_raw(w, c->rooms[i].meta ? (mp_t){ c->rooms[i].meta, c->rooms[i].metalen } : MP_NONE);
+        mpw_raw(w, c->rooms[i].meta ? (mp_t){c->rooms[i].meta, c->rooms[i].metalen} : MP_NONE);
     }
 }
 
@@ -407,7 +408,8 @@ static void on_out(gateway_t *gw, mp_t m)
     } else {
         char name[RT_ROOM_MAX + 1];
         room_t *r = mp_strcpy(mp_get(m, "r"), name, sizeof name) == 0
-                        ? zhashx_lookup(gw->rooms, name) : NULL;
+                        ? zhashx_lookup(gw->rooms, name)
+                        : NULL;
         if (r) {
             /* resolve the exclusions to connection pointers once */
             gw_conn_t *skip_small[8], **skip = skip_small;
@@ -465,7 +467,8 @@ static void on_message(void *ctx, const char *t, mp_t m)
             conn_leave_at(c, (uint16_t)(cm - c->rooms));
     } else if (strcmp(t, "kick") == 0) {
         int64_t code = 1000;
-        if (mp_int(mp_get(m, "code"), &code) != 0 || !(code == 1000 || (code >= 4000 && code <= 4999)))
+        if (mp_int(mp_get(m, "code"), &code) != 0 ||
+            !(code == 1000 || (code >= 4000 && code <= 4999)))
             code = 1000;
         char reason[121] = "";
         (void)mp_strcpy(mp_get(m, "reason"), reason, sizeof reason);
@@ -493,7 +496,7 @@ gateway_t *gateway_new(const gateway_config_t *cfg)
     zhashx_set_key_duplicator(gw->rooms, NULL);
     zhashx_set_key_destructor(gw->rooms, NULL);
     zhashx_set_destructor(gw->rooms, room_free);
-    link_events_t ev = { on_attach, on_up, on_down, on_message, on_busy, on_later };
+    link_events_t ev = {on_attach, on_up, on_down, on_message, on_busy, on_later};
     gw->link = link_new(cfg->router, gw->gwid, &ev, gw);
     if (!gw->link)
         goto fail;
@@ -589,7 +592,10 @@ void gateway_shutdown(gateway_t *self)
         conn_close(c, 1001, "server shutdown");
 }
 
-size_t gateway_conn_count(const gateway_t *self) { return self->nconns; }
+size_t gateway_conn_count(const gateway_t *self)
+{
+    return self->nconns;
+}
 
 int gateway_health(gateway_t *self, buf_t *body)
 {
@@ -610,32 +616,39 @@ void gateway_metrics(gateway_t *self, buf_t *b)
 {
     const metrics_t *m = &self->m;
     buf_reset(b);
-    buf_printf(b, "# HELP rt_gateway_connections Open WebSocket connections.\n"
-                  "# TYPE rt_gateway_connections gauge\nrt_gateway_connections %zu\n",
+    buf_printf(b,
+               "# HELP rt_gateway_connections Open WebSocket connections.\n"
+               "# TYPE rt_gateway_connections gauge\nrt_gateway_connections %zu\n",
                self->nconns);
-    buf_printf(b, "# HELP rt_gateway_messages_in_total Text frames received from clients.\n"
-                  "# TYPE rt_gateway_messages_in_total counter\nrt_gateway_messages_in_total %llu\n",
+    buf_printf(b,
+               "# HELP rt_gateway_messages_in_total Text frames received from clients.\n"
+               "# TYPE rt_gateway_messages_in_total counter\nrt_gateway_messages_in_total %llu\n",
                (unsigned long long)m->msgs_in);
-    buf_printf(b, "# HELP rt_gateway_messages_out_total Frames written to clients.\n"
-                  "# TYPE rt_gateway_messages_out_total counter\nrt_gateway_messages_out_total %llu\n",
+    buf_printf(b,
+               "# HELP rt_gateway_messages_out_total Frames written to clients.\n"
+               "# TYPE rt_gateway_messages_out_total counter\nrt_gateway_messages_out_total %llu\n",
                (unsigned long long)m->msgs_out);
-    buf_printf(b, "# HELP rt_gateway_bytes_in_total Payload bytes received from clients.\n"
-                  "# TYPE rt_gateway_bytes_in_total counter\nrt_gateway_bytes_in_total %llu\n",
+    buf_printf(b,
+               "# HELP rt_gateway_bytes_in_total Payload bytes received from clients.\n"
+               "# TYPE rt_gateway_bytes_in_total counter\nrt_gateway_bytes_in_total %llu\n",
                (unsigned long long)m->bytes_in);
-    buf_printf(b, "# HELP rt_gateway_bytes_out_total Payload bytes written to clients.\n"
-                  "# TYPE rt_gateway_bytes_out_total counter\nrt_gateway_bytes_out_total %llu\n",
+    buf_printf(b,
+               "# HELP rt_gateway_bytes_out_total Payload bytes written to clients.\n"
+               "# TYPE rt_gateway_bytes_out_total counter\nrt_gateway_bytes_out_total %llu\n",
                (unsigned long long)m->bytes_out);
     buf_printf(b, "# HELP rt_gateway_errors_total Error frames sent to clients, by code.\n"
                   "# TYPE rt_gateway_errors_total counter\n");
     for (int e = RT_E_BAD_REQUEST; e < RT_E__COUNT; e++)
         buf_printf(b, "rt_gateway_errors_total{code=\"%s\"} %llu\n", rt_err_code((rt_err_t)e),
                    (unsigned long long)m->errors[e]);
-    buf_printf(b, "# HELP rt_gateway_slow_consumer_closes_total Connections closed with 4008.\n"
-                  "# TYPE rt_gateway_slow_consumer_closes_total counter\n"
-                  "rt_gateway_slow_consumer_closes_total %llu\n",
+    buf_printf(b,
+               "# HELP rt_gateway_slow_consumer_closes_total Connections closed with 4008.\n"
+               "# TYPE rt_gateway_slow_consumer_closes_total counter\n"
+               "rt_gateway_slow_consumer_closes_total %llu\n",
                (unsigned long long)m->slow_closes);
-    buf_printf(b, "# HELP rt_gateway_router_up 1 when the router link is up.\n"
-                  "# TYPE rt_gateway_router_up gauge\nrt_gateway_router_up %d\n",
+    buf_printf(b,
+               "# HELP rt_gateway_router_up 1 when the router link is up.\n"
+               "# TYPE rt_gateway_router_up gauge\nrt_gateway_router_up %d\n",
                link_state(self->link) == LINK_UP);
 }
 
@@ -672,7 +685,7 @@ void gateway_conn_closed(gw_conn_t **c_p)
     if (c->announced && link_state(gw->link) == LINK_UP) {
         send_conn_event(c, "close");
     } else if (c->announced && gw->ngone < GONE_MAX) {
-        char (*ng)[32] = realloc(gw->gone, (gw->ngone + 1) * sizeof *ng);
+        char(*ng)[32] = realloc(gw->gone, (gw->ngone + 1) * sizeof *ng);
         if (ng) {
             gw->gone = ng;
             memcpy(gw->gone[gw->ngone++], c->id, sizeof c->id);
@@ -689,7 +702,10 @@ void gateway_conn_closed(gw_conn_t **c_p)
     *c_p = NULL;
 }
 
-void gateway_conn_alive(gw_conn_t *c) { c->missed = 0; }
+void gateway_conn_alive(gw_conn_t *c)
+{
+    c->missed = 0;
+}
 
 void gateway_conn_text(gw_conn_t *c, const char *text, size_t len)
 {

@@ -5,21 +5,21 @@
 #ifndef RT_GW_GATEWAY_H
 #define RT_GW_GATEWAY_H
 
+#include "buf.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
-#include "buf.h"
 
 typedef struct gateway gateway_t;
 typedef struct gw_conn gw_conn_t;
 
 typedef struct {
-    const char *router;       /* comma-separated ingress endpoints, first is primary */
-    long max_depth;           /* payload nesting */
+    const char *router; /* comma-separated ingress endpoints, first is primary */
+    long max_depth;     /* payload nesting */
     long rate_limit, rate_burst;
-    long max_queue;           /* bytes of unsent frames per connection */
-    long heartbeat;           /* seconds */
-    size_t headroom;          /* bytes the WebSocket layer needs in front of every frame */
+    long max_queue;  /* bytes of unsent frames per connection */
+    long heartbeat;  /* seconds */
+    size_t headroom; /* bytes the WebSocket layer needs in front of every frame */
 } gateway_config_t;
 
 /* Returns NULL on failure. Caller owns. */
@@ -59,11 +59,11 @@ typedef enum { GW_WRITE_NONE = 0, GW_WRITE_FRAME, GW_WRITE_PING, GW_WRITE_CLOSE 
 
 typedef struct {
     gw_write_kind_t kind;
-    uint8_t *data;          /* FRAME: text with headroom in front (borrowed until written) */
+    uint8_t *data; /* FRAME: text with headroom in front (borrowed until written) */
     size_t len;
-    int code;               /* CLOSE */
-    const char *reason;     /* CLOSE */
-    bool more;              /* more to write after this one */
+    int code;           /* CLOSE */
+    const char *reason; /* CLOSE */
+    bool more;          /* more to write after this one */
 } gw_write_t;
 
 /* What to write next on a writable connection (one write per writable callback). */

@@ -1,19 +1,19 @@
 /* Router link state machine over ZeroMQ (DEALER to the ingress, SUB to the fan-out PUB). */
 #include "link.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <czmq.h>
 #include "ids.h"
 #include "log.h"
 #include "zmqio.h"
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define HELLO_EVERY_MS 500
-#define SYNC_EVERY_MS  100
-#define HB_EVERY_MS    1000
-#define DEAD_AFTER_MS  3000
-#define MAX_ENDPOINTS  16
+#define SYNC_EVERY_MS 100
+#define HB_EVERY_MS 1000
+#define DEAD_AFTER_MS 3000
+#define MAX_ENDPOINTS 16
 
 struct link {
     zsock_t *dealer, *sub;
@@ -24,12 +24,12 @@ struct link {
     void *ctx;
 
     link_state_t state;
-    char node[80], ep[80];        /* from the hello answer */
-    char sub_ep[256];             /* the fan-out endpoint the SUB is connected to ("" = none) */
+    char node[80], ep[80]; /* from the hello answer */
+    char sub_ep[256];      /* the fan-out endpoint the SUB is connected to ("" = none) */
     uint64_t sync_n;
-    int64_t next_send_ms;         /* next hello / sync / hb */
-    int64_t since_ms;             /* start of this attempt (hello / sync) */
-    int64_t last_rx_ms;           /* last hb (or any fan-out message) from the router */
+    int64_t next_send_ms; /* next hello / sync / hb */
+    int64_t since_ms;     /* start of this attempt (hello / sync) */
+    int64_t last_rx_ms;   /* last hb (or any fan-out message) from the router */
     char status[160];
 
     bool pumping, again;
@@ -38,8 +38,7 @@ struct link {
 
 static void set_status(link_t *self, const char *what)
 {
-    snprintf(self->status, sizeof self->status, "%s (router %s)", what,
-             self->endpoints[self->cur]);
+    snprintf(self->status, sizeof self->status, "%s (router %s)", what, self->endpoints[self->cur]);
 }
 
 static int send_simple(link_t *self, const char *t, bool with_n)
@@ -68,7 +67,7 @@ static void go_hello(link_t *self, int64_t now, bool next, const char *why)
         rt_warn("router link: %s; hello to %s", why, self->endpoints[self->cur]);
     self->state = LINK_DOWN;
     self->since_ms = now;
-    self->next_send_ms = now;   /* hello at the next tick */
+    self->next_send_ms = now; /* hello at the next tick */
     set_status(self, why);
     if (was_up && self->ev.down)
         self->ev.down(self->ctx);
@@ -100,9 +99,9 @@ link_t *link_new(const char *endpoints, const char *gwid, const link_events_t *e
         goto fail;
     zsock_set_linger(self->dealer, 0);
     zsock_set_linger(self->sub, 0);
-    zsock_set_immediate(self->dealer, 1);  /* no queueing of hellos towards a dead router */
+    zsock_set_immediate(self->dealer, 1); /* no queueing of hellos towards a dead router */
     zsock_set_sndhwm(self->dealer, 100000);
-    zsock_set_rcvhwm(self->sub, 0);         /* never drop fan-out on our side */
+    zsock_set_rcvhwm(self->sub, 0); /* never drop fan-out on our side */
     zsock_set_subscribe(self->sub, self->gwid);
     if (zsock_connect(self->dealer, "%s", self->endpoints[0]) != 0) {
         rt_error("router link: cannot connect to %s", self->endpoints[0]);
@@ -132,11 +131,26 @@ void link_destroy(link_t **self_p)
     *self_p = NULL;
 }
 
-int link_fd_ingress(link_t *self) { return zsock_fd(self->dealer); }
-int link_fd_fanout(link_t *self) { return zsock_fd(self->sub); }
-link_state_t link_state(const link_t *self) { return self->state; }
-const char *link_node(const link_t *self) { return self->node; }
-const char *link_status(const link_t *self) { return self->status; }
+int link_fd_ingress(link_t *self)
+{
+    return zsock_fd(self->dealer);
+}
+int link_fd_fanout(link_t *self)
+{
+    return zsock_fd(self->sub);
+}
+link_state_t link_state(const link_t *self)
+{
+    return self->state;
+}
+const char *link_node(const link_t *self)
+{
+    return self->node;
+}
+const char *link_status(const link_t *self)
+{
+    return self->status;
+}
 
 int link_send(link_t *self, mp_t msg)
 {

@@ -8,9 +8,9 @@
 #ifndef RT_GW_LINK_H
 #define RT_GW_LINK_H
 
-#include <stdint.h>
-#include <stdbool.h>
 #include "envelope.h"
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef struct link link_t;
 

@@ -9,15 +9,15 @@
 #include <stdint.h>
 
 typedef struct {
-    int64_t last_ms;      /* time of the last refill */
-    int64_t milli;        /* tokens * 1000 */
-    int64_t streak_ms;    /* first limited frame of the current streak */
-    int64_t limited_ms;   /* last limited frame */
+    int64_t last_ms;    /* time of the last refill */
+    int64_t milli;      /* tokens * 1000 */
+    int64_t streak_ms;  /* first limited frame of the current streak */
+    int64_t limited_ms; /* last limited frame */
 } rl_t;
 
 typedef enum { RL_PASS = 0, RL_LIMITED, RL_CLOSE } rl_result_t;
 
-#define RL_CLOSE_STREAK 10   /* seconds */
+#define RL_CLOSE_STREAK 10 /* seconds */
 
 /* Starts with a full bucket. */
 void rl_init(rl_t *rl, int64_t now_ms, long burst);

@@ -3,10 +3,10 @@
  * the payload's bytes without re-encoding them. */
 #include "request.h"
 
-#include <stdio.h>
-#include <string.h>
 #include "ids.h"
 #include "jsonb.h"
+#include <stdio.h>
+#include <string.h>
 
 static rt_err_t bad(request_info_t *info, const char *why)
 {
@@ -15,7 +15,10 @@ static rt_err_t bad(request_info_t *info, const char *why)
 }
 
 /* Optional fields: absent and null both mean "not given". */
-static bool given(mp_t v) { return mp_present(v) && !mp_is_nil(v); }
+static bool given(mp_t v)
+{
+    return mp_present(v) && !mp_is_nil(v);
+}
 
 static int read_id(mp_t v, int64_t *id)
 {
@@ -63,7 +66,7 @@ static int parse(const char *text, size_t len, int max_depth, mpw_t *scratch, mp
 
 int64_t request_peek_id(const char *text, size_t len, int max_depth, mpw_t *scratch)
 {
-    request_info_t info = { 0 };
+    request_info_t info = {0};
     mp_t root;
     int64_t id = 0;
     if (parse(text, len, max_depth, scratch, &root, &info) == 0) {

@@ -4,16 +4,16 @@
 #ifndef RT_GW_REQUEST_H
 #define RT_GW_REQUEST_H
 
+#include "buf.h"
+#include "envelope.h"
+#include "errors.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
-#include "envelope.h"
-#include "buf.h"
-#include "errors.h"
 
 typedef struct {
-    int64_t id;          /* the request id when it could be read, else 0 */
-    char why[96];        /* reason of a bad_request */
+    int64_t id;   /* the request id when it could be read, else 0 */
+    char why[96]; /* reason of a bad_request */
 } request_info_t;
 
 /* Parses and validates text[0..len) (payload nesting at most max_depth levels) and writes

@@ -6,20 +6,20 @@
  * bad close payloads (1002); UTF-8 is checked by lws itself (VALIDATE_UTF8 -> 1007). */
 #include "ws.h"
 
+#include "ids.h"
+#include "log.h"
 #include <errno.h>
+#include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-#include <libwebsockets.h>
-#include "ids.h"
-#include "log.h"
 
-#define RX_BUFFER 4096          /* lws per-connection receive buffer */
-#define CLOSE_GRACE_S 3         /* a closing connection that cannot write is dropped after */
-#define SHUTDOWN_GRACE_MS 3000  /* how long clients get to acknowledge 1001 */
+#define RX_BUFFER 4096         /* lws per-connection receive buffer */
+#define CLOSE_GRACE_S 3        /* a closing connection that cannot write is dropped after */
+#define SHUTDOWN_GRACE_MS 3000 /* how long clients get to acknowledge 1001 */
 
 struct ws {
     gateway_t *gw;
@@ -47,9 +47,15 @@ typedef struct {
     size_t rxlen;
 } pss_t;
 
-size_t ws_headroom(void) { return LWS_PRE; }
+size_t ws_headroom(void)
+{
+    return LWS_PRE;
+}
 
-void ws_conn_wake(void *wsi) { lws_callback_on_writable(wsi); }
+void ws_conn_wake(void *wsi)
+{
+    lws_callback_on_writable(wsi);
+}
 
 void ws_conn_close(void *wsi)
 {
@@ -91,7 +97,8 @@ static void pump_later(void *arg)
 static void sul_stop_cb(lws_sorted_usec_list_t *sul)
 {
     ws_t *self = lws_container_of(sul, ws_t, sul_stop);
-    if (gateway_conn_count(self->gw) == 0 || ids_mono_ms() - self->shutdown_at >= SHUTDOWN_GRACE_MS) {
+    if (gateway_conn_count(self->gw) == 0 ||
+        ids_mono_ms() - self->shutdown_at >= SHUTDOWN_GRACE_MS) {
         self->stop = 1;
         lws_cancel_service(self->ctx);
         return;
@@ -166,7 +173,8 @@ static int on_receive(ws_t *self, struct lws *wsi, pss_t *pss, const char *in, s
     if (!pss->conn)
         return -1;
     if (lws_frame_is_binary(wsi))
-        return ws_close(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted");
+        return ws_close(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+                        "binary frames are not accepted");
     size_t remain = lws_remaining_packet_payload(wsi);
     size_t total = pss->rxlen + len;
     if (total + remain > (size_t)self->cfg.max_message) {
@@ -178,7 +186,7 @@ static int on_receive(ws_t *self, struct lws *wsi, pss_t *pss, const char *in, s
     bool final = lws_is_final_fragment(wsi) && remain == 0;
     gateway_conn_alive(pss->conn);
     if (final && pss->rxlen == 0) {
-        gateway_conn_text(pss->conn, in, len);   /* the common case: no copy */
+        gateway_conn_text(pss->conn, in, len); /* the common case: no copy */
         return 0;
     }
     char *nrx = realloc(pss->rx, total + remain + 1);
@@ -246,7 +254,7 @@ static int write_batch(struct lws *wsi, gw_conn_t *conn)
 
 static int on_writeable(struct lws *wsi, pss_t *pss)
 {
-    static uint8_t ping[LWS_PRE + 4] = { [LWS_PRE] = 'r', 't', 'h', 'b' };
+    static uint8_t ping[LWS_PRE + 4] = {[LWS_PRE] = 'r', 't', 'h', 'b'};
     if (!pss->conn)
         return 0;
     gw_write_t w;
@@ -267,7 +275,7 @@ static int on_writeable(struct lws *wsi, pss_t *pss)
             if (n < 0)
                 return -1;
             if (n > 0) {
-                lws_callback_on_writable(wsi);  /* whatever is left, if anything */
+                lws_callback_on_writable(wsi); /* whatever is left, if anything */
                 return 0;
             }
         }
@@ -322,8 +330,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return on_writeable(wsi, pss);
 
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if (len == 1 || (len >= 2 && !close_code_ok(((unsigned)((uint8_t *)in)[0] << 8) |
-                                                    ((uint8_t *)in)[1])))
+        if (len == 1 ||
+            (len >= 2 && !close_code_ok(((unsigned)((uint8_t *)in)[0] << 8) | ((uint8_t *)in)[1])))
             return ws_close(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, "bad close frame");
         return 0;
 
@@ -403,15 +411,21 @@ ws_t *ws_new(const ws_config_t *cfg, gateway_t *gw)
     };
     /* /healthz and /metrics go to our callback; with --static everything else is a file. */
     struct lws_http_mount *m = self->mounts;
-    m[0] = (struct lws_http_mount){ .mountpoint = "/healthz", .origin = "rt",
-                                    .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 8 };
-    m[1] = (struct lws_http_mount){ .mountpoint = "/metrics", .origin = "rt",
-                                    .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 8 };
+    m[0] = (struct lws_http_mount){.mountpoint = "/healthz",
+                                   .origin = "rt",
+                                   .origin_protocol = LWSMPRO_CALLBACK,
+                                   .mountpoint_len = 8};
+    m[1] = (struct lws_http_mount){.mountpoint = "/metrics",
+                                   .origin = "rt",
+                                   .origin_protocol = LWSMPRO_CALLBACK,
+                                   .mountpoint_len = 8};
     m[0].mount_next = &m[1];
     if (cfg->static_dir) {
-        m[2] = (struct lws_http_mount){ .mountpoint = "/", .origin = cfg->static_dir,
-                                        .def = "index.html", .origin_protocol = LWSMPRO_FILE,
-                                        .mountpoint_len = 1 };
+        m[2] = (struct lws_http_mount){.mountpoint = "/",
+                                       .origin = cfg->static_dir,
+                                       .def = "index.html",
+                                       .origin_protocol = LWSMPRO_FILE,
+                                       .mountpoint_len = 1};
         m[1].mount_next = &m[2];
     }
 

@@ -4,17 +4,17 @@
 #ifndef RT_GW_WS_H
 #define RT_GW_WS_H
 
-#include <stddef.h>
 #include "gateway.h"
+#include <stddef.h>
 
 typedef struct ws ws_t;
 
 typedef struct {
-    const char *listen;       /* host:port or :port */
-    const char *path;         /* WebSocket path, e.g. /realtime */
-    const char *static_dir;   /* NULL = no static files */
-    long max_message;         /* bytes per client message (1009 above) */
-    long heartbeat;           /* seconds between pings */
+    const char *listen;     /* host:port or :port */
+    const char *path;       /* WebSocket path, e.g. /realtime */
+    const char *static_dir; /* NULL = no static files */
+    long max_message;       /* bytes per client message (1009 above) */
+    long heartbeat;         /* seconds between pings */
 } ws_config_t;
 
 /* Bytes of headroom every outgoing frame needs in front of its text (LWS_PRE). */

@@ -7,21 +7,35 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
 #include <cmocka.h>
+
 #include "gateway.h"
 #include "ws.h"
 
 /* ---- stubs of the WebSocket module (ws.c is not linked in) ---- */
 static int wakes, closes;
-void ws_conn_wake(void *wsi) { (void)wsi; wakes++; }
-void ws_conn_close(void *wsi) { (void)wsi; closes++; }
+void ws_conn_wake(void *wsi)
+{
+    (void)wsi;
+    wakes++;
+}
+void ws_conn_close(void *wsi)
+{
+    (void)wsi;
+    closes++;
+}
 
 static gateway_t *new_gateway(void)
 {
     gateway_config_t cfg = {
         .router = "tcp://127.0.0.1:1", /* nobody there: the link stays down */
-        .max_depth = 32, .rate_limit = 100, .rate_burst = 200, .max_queue = 1 << 20,
-        .heartbeat = 25, .headroom = 16,
+        .max_depth = 32,
+        .rate_limit = 100,
+        .rate_burst = 200,
+        .max_queue = 1 << 20,
+        .heartbeat = 25,
+        .headroom = 16,
     };
     return gateway_new(&cfg);
 }
@@ -72,7 +86,7 @@ static void test_silent_client_closed_after_two_heartbeats(void **state)
     for (int beat = 0; beat < 3; beat++) {
         gateway_heartbeat(gw);
         assert_int_equal(next_write(alive).kind, GW_WRITE_PING);
-        gateway_conn_alive(alive);               /* its pong */
+        gateway_conn_alive(alive); /* its pong */
         if (beat < 2)
             assert_int_equal(next_write(silent).kind, GW_WRITE_PING);
     }
@@ -100,7 +114,7 @@ static void test_shutdown_closes_everyone_with_1001(void **state)
         assert_int_equal(w.kind, GW_WRITE_CLOSE);
         assert_int_equal(w.code, 1001);
     }
-    assert_null(gateway_conn_open(gw, &d[0]));   /* no newcomers while shutting down */
+    assert_null(gateway_conn_open(gw, &d[0])); /* no newcomers while shutting down */
     for (int i = 0; i < 3; i++)
         gateway_conn_closed(&c[i]);
     gateway_destroy(&gw);

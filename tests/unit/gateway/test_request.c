@@ -2,10 +2,12 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+
 #include <cmocka.h>
+
 #include "request.h"
 
 static mpw_t scratch = MPW_INIT, out = MPW_INIT;
@@ -24,7 +26,9 @@ static void test_valid_frame_becomes_msg(void **state)
     request_info_t info;
     mp_t m;
     assert_int_equal(build("{\"type\":\"chat.say\",\"room\":\"lobby\",\"id\":3,\"echo\":true,"
-                           "\"payload\":{\"text\":\"hi\"},\"extra\":[1]}", &info, &m), RT_OK);
+                           "\"payload\":{\"text\":\"hi\"},\"extra\":[1]}",
+                           &info, &m),
+                     RT_OK);
     assert_true(mp_str_eq(mp_get(m, "t"), "msg"));
     assert_true(mp_str_eq(mp_get(m, "gw"), "gw1"));
     assert_true(mp_str_eq(mp_get(m, "c"), "gw1.7"));
@@ -37,7 +41,7 @@ static void test_valid_frame_becomes_msg(void **state)
     assert_int_equal(mp_bool(mp_get(m, "echo"), &echo), 0);
     assert_true(echo);
     assert_true(mp_str_eq(mp_get(mp_get(m, "payload"), "text"), "hi"));
-    assert_false(mp_present(mp_get(m, "extra")));   /* unknown fields are not forwarded */
+    assert_false(mp_present(mp_get(m, "extra"))); /* unknown fields are not forwarded */
     assert_false(mp_present(mp_get(m, "to")));
 }
 
@@ -55,9 +59,13 @@ static void test_bad_fields_keep_the_id(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "{\"type\":\"\",\"id\":5}", "{\"type\":\"a b\",\"id\":5}", "{\"id\":5}",
-        "{\"type\":7,\"id\":5}", "{\"type\":\"p\",\"room\":\"x#y\",\"id\":5}",
-        "{\"type\":\"p\",\"to\":12,\"id\":5}", "{\"type\":\"p\",\"echo\":1,\"id\":5}",
+        "{\"type\":\"\",\"id\":5}",
+        "{\"type\":\"a b\",\"id\":5}",
+        "{\"id\":5}",
+        "{\"type\":7,\"id\":5}",
+        "{\"type\":\"p\",\"room\":\"x#y\",\"id\":5}",
+        "{\"type\":\"p\",\"to\":12,\"id\":5}",
+        "{\"type\":\"p\",\"echo\":1,\"id\":5}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         request_info_t info;
@@ -72,9 +80,16 @@ static void test_bad_ids_and_non_objects(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "{\"type\":\"p\",\"id\":0}", "{\"type\":\"p\",\"id\":9007199254740992}",
-        "{\"type\":\"p\",\"id\":1.5}", "{\"type\":\"p\",\"id\":\"5\"}", "{\"type\":\"p\",\"id\":true}",
-        "[1]", "42", "", "{}x", "{\"type\":",
+        "{\"type\":\"p\",\"id\":0}",
+        "{\"type\":\"p\",\"id\":9007199254740992}",
+        "{\"type\":\"p\",\"id\":1.5}",
+        "{\"type\":\"p\",\"id\":\"5\"}",
+        "{\"type\":\"p\",\"id\":true}",
+        "[1]",
+        "42",
+        "",
+        "{}x",
+        "{\"type\":",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         request_info_t info;
@@ -104,7 +119,7 @@ static void test_payload_nesting_limit(void **state)
     mp_t m;
     assert_int_equal(build(nest(32, buf), &info, &m), RT_OK);
     assert_int_equal(build(nest(33, buf), &info, &m), RT_E_BAD_REQUEST);
-    assert_int_equal(info.id, 9);   /* still answered with its id */
+    assert_int_equal(info.id, 9); /* still answered with its id */
 }
 
 static void test_error_and_welcome_json(void **state)
