@@ -1,7 +1,8 @@
 /* realtime.js: the browser client of realtime-core (docs/protocol.md). No dependencies.
  *
  * Classic script:  <script src="realtime.js"></script>  then  new Realtime(url)  (window.Realtime)
- * ES module:       import Realtime from './realtime.mjs'  (a two-line wrapper around this file)
+ * ES module:       import Realtime from './realtime.esm.js'  (a small wrapper around this file; .js, not .mjs, so
+ *                  any static server sends it as JavaScript)
  * CommonJS:        const Realtime = require('./realtime.js')
  *
  *   const rt = new Realtime();                          // ws(s)://<this host>/realtime

@@ -155,3 +155,33 @@ def test_browser_client_reconnects_and_rejoins(rt):
     finally:
         d.quit()
         shutil.rmtree(d._rt_profile, ignore_errors=True)
+
+
+def test_client_as_es_module(rt, tmp_path):
+    www = tmp_path / "www"
+    www.mkdir()
+    for f in ("realtime.js", "realtime.esm.js"):
+        os.symlink(os.path.join(SOURCE_DIR, "clients", "js", f), str(www / f))
+    (www / "index.html").write_text("""<!doctype html><script type="module">
+import Realtime, { RealtimeError } from './realtime.esm.js';
+const rt = new Realtime();
+rt.on('welcome', async () => {
+  try {
+    const ack = await rt.join('esm', {via: 'module'});
+    let code = null;
+    try { await rt.request('sys:nope'); } catch (e) { code = (e instanceof RealtimeError) && e.code; }
+    window.result = {id: rt.id, members: ack.members.length, code};
+  } catch (e) { window.result = {error: String(e)}; }
+});
+</script>""")
+    r = rt.router()
+    g = rt.gateway(r, static=str(www))
+    d = browser()
+    try:
+        d.get("http://127.0.0.1:%d/index.html" % g.port)
+        res = wait_until(lambda: d.execute_script("return window.result"), 10, "module result")
+        assert res.get("members") == 1 and res.get("code") == "unknown_type", res
+        assert res["id"]
+    finally:
+        d.quit()
+        shutil.rmtree(d._rt_profile, ignore_errors=True)

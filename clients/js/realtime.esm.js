@@ -1,4 +1,4 @@
-// ES module entry: import Realtime from './realtime.mjs' (realtime.js sets globalThis.Realtime).
+// ES module entry: import Realtime from './realtime.esm.js' (realtime.js sets globalThis.Realtime).
 import './realtime.js';
 const Realtime = globalThis.Realtime;
 export const RealtimeError = Realtime.RealtimeError;
