@@ -177,7 +177,8 @@ def test_env_vars_honoured_flag_wins(rt):
     asyncio.run(main())
 
 
-def test_sigterm_closes_clients_1001_and_exits_0(rt):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_shutdown_signal_closes_clients_1001_and_exits_0(rt, sig):
     r = rt.router()
     g = rt.gateway(r)
 
@@ -185,12 +186,13 @@ def test_sigterm_closes_clients_1001_and_exits_0(rt):
         cs = await clients(g.url, 3)
         for c in cs:
             await c.join("bye")
-        g.signal(signal.SIGTERM)
+        g.signal(sig)
         for c in cs:
             await c.expect_close(1001, timeout=5)
     asyncio.run(main())
     assert g.p.wait(10 * SLOW) == 0
-    assert r.stop() == 0
+    r.signal(sig)
+    assert r.p.wait(10 * SLOW) == 0
 
 
 def test_custom_websocket_path(rt):
