@@ -144,9 +144,12 @@
       return new Promise((resolve, reject) => {
         var timer = setTimeout(() => {
           this._pending.delete(id);
+          this._outbox = this._outbox.filter((f) => f !== frame);   // never sent: drop it
           reject(new RealtimeError('timeout', type + ': no answer within ' + timeout + ' ms'));
         }, timeout);
-        this._pending.set(id, { resolve: resolve, reject: reject, timer: timer });
+        // sent: false while the frame waits in the outbox; a dropped connection only fails
+        // the requests that were really sent on it.
+        this._pending.set(id, { resolve: resolve, reject: reject, timer: timer, sent: false });
         this._write(frame);
       });
     }
@@ -189,6 +192,8 @@
     _write(frame) {
       if (this.state === 'open' && this._ws && this._ws.readyState === 1) {
         this._ws.send(JSON.stringify(frame));
+        var p = frame.id != null && this._pending.get(frame.id);
+        if (p) p.sent = true;
         return true;
       }
       if (this.state === 'closed' || this._outbox.length >= this.opts.maxQueue) {
@@ -242,7 +247,7 @@
       if (ws !== this._ws) return;
       this._ws = null;
       this.id = null;
-      this._failPending('disconnected');
+      this._failPending('disconnected', true);
       var delay = null;
       if (!this._closedByUser && this.opts.reconnect) {
         // Exponential backoff with "equal jitter": half fixed, half random.
@@ -257,9 +262,10 @@
       this._emit('close', { code: code, reason: reason, reconnectIn: delay });
     }
 
-    _failPending(code) {
-      var ids = Array.from(this._pending.keys());
-      ids.forEach((id) => this._settle(id, new RealtimeError(code, 'connection ' + code)));
+    _failPending(code, sentOnly) {
+      this._pending.forEach((p, id) => {
+        if (!sentOnly || p.sent) this._settle(id, new RealtimeError(code, 'connection ' + code));
+      });
     }
 
     _settle(id, err, value) {
