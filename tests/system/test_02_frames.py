@@ -26,6 +26,21 @@ def test_oversized_message_closes_1009(rt):
     asyncio.run(main())
 
 
+def test_default_message_limit_is_64_KiB(cluster):
+    rt, r, g = cluster
+
+    async def main():
+        c = await Client.connect(g.url)
+        frame = {"type": "ping", "id": 1, "payload": ""}
+        frame["payload"] = "b" * (65536 - len(json.dumps(frame)))
+        await c.send(json.dumps(frame))
+        assert (await c.answer(1))["type"] == "ack"
+        frame["payload"] += "b"
+        await c.send(json.dumps(frame))
+        await c.expect_close(1009)
+    asyncio.run(main())
+
+
 def test_oversized_declared_frame_closes_1009_at_once(cluster):
     rt, r, g = cluster
     ws = RawWS(g.port)
