@@ -2,6 +2,7 @@
 import asyncio
 import os
 import random
+import signal
 import socket
 import time
 
@@ -37,6 +38,36 @@ def test_gateway_sigkill_members_leave_within_5s(rt):
         assert [m["id"] for m in ack["members"]] == [a.id]
         await a.err("dm", "peer_not_found", to=b.id)
         await a.close()
+    asyncio.run(main())
+
+
+def test_frozen_gateway_dropped_then_reattached(rt):
+    """A gateway that stops (SIGSTOP) looks dead to the router: its members leave within 5 s.
+    Resumed, it re-attaches its still-open connections: they are members again, the others see
+    presence:join (docs/internals.md, attach), and messages flow."""
+    r = rt.router()
+    g1 = rt.gateway(r)
+    g2 = rt.gateway(r)
+
+    async def main():
+        a = await Client.connect(g1.url)
+        b = await Client.connect(g2.url)
+        await a.join("fz")
+        await b.join("fz", {"who": "b"})
+        await a.expect_event("presence:join", room="fz")
+        g2.signal(signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            leave = await a.expect_event("presence:leave", room="fz", timeout=8)
+            assert leave["payload"]["id"] == b.id
+            assert time.monotonic() - t0 <= 5.0 + (SLOW - 1)
+        finally:
+            g2.signal(signal.SIGCONT)
+        join = await a.expect_event("presence:join", room="fz", timeout=10)
+        assert join["payload"] == {"id": b.id, "user": None, "meta": {"who": "b"}}
+        await a.ok("after.freeze", room="fz", payload=1)
+        assert (await b.expect_event("after.freeze", room="fz"))["payload"] == 1
+        await close_all([a, b])
     asyncio.run(main())
 
 
