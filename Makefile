@@ -6,12 +6,15 @@ JOBS  ?= $(shell nproc)
 BUILD ?= build
 ASAN  ?= build-asan
 
-.PHONY: all deps build build-asan run test test-plain test-asan clean format
+.PHONY: all deps deps-test build build-asan run test test-plain test-asan clean format
 
 all: build
 
 deps:
 	@deploy/install-deps.sh
+
+deps-test:
+	@deploy/install-deps.sh --test
 
 $(BUILD)/Makefile:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -29,14 +32,14 @@ run: deps build
 	@deploy/run-local.sh $(BUILD)
 
 # The plain suite first, then the same suite under the sanitizers; ctest's summary closes the output.
-test: deps build build-asan
+test: deps-test build build-asan
 	cd $(BUILD) && ctest --output-on-failure
 	cd $(ASAN) && ctest --output-on-failure
 
-test-plain: deps build
+test-plain: deps-test build
 	cd $(BUILD) && ctest --output-on-failure
 
-test-asan: deps build-asan
+test-asan: deps-test build-asan
 	cd $(ASAN) && ctest --output-on-failure
 
 format:

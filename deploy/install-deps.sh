@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the build and the tests need, only those that are missing.
-# Idempotent: a second run installs nothing and does not touch the network.
+# Installs the Debian 12 packages the build needs, only those that are missing.
+#   deploy/install-deps.sh          what `make run` needs: compiler, cmake, the C libraries
+#   deploy/install-deps.sh --test   plus what `make test` needs: cmocka, Python test packages,
+#                                   Node.js (client unit tests), Chromium + chromedriver (browser tests)
+# Idempotent: when nothing is missing it installs nothing and does not touch the network.
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config curl
   libzmq3-dev libczmq-dev libwebsockets-dev libmsgpack-dev libjansson-dev libcmocka-dev
-  python3 python3-pytest python3-websockets python3-zmq python3-msgpack
 )
+if [ "${1:-}" = "--test" ]; then
+  PKGS+=(
+    python3 python3-pytest python3-websockets python3-zmq python3-msgpack python3-selenium
+    nodejs chromium chromium-driver
+  )
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
