@@ -52,6 +52,16 @@ static void on_signal(int sig)
     router_signalled = 1;
 }
 
+/* Before the sockets are bound: a supervisor that sees the ports open may signal at once. */
+static void install_signals(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 void router_opts_default(router_opts_t *opts)
 {
     /* the strings point at static text; router_new copies them */
@@ -88,6 +98,28 @@ static void opts_free(router_opts_t *o)
     free(o->mesh_peers);
 }
 
+/* A bound socket like zmqio_socket's, plus ZMQ_MAXMSGSIZE set before the bind (it only
+ * applies to listeners made afterwards): without it a peer that writes garbage on the TCP port
+ * makes libzmq allocate whatever size a bogus ZMTP frame header claims (also on a PUB, which
+ * reads subscriptions). */
+static zsock_t *bound_socket(int type, const char *endpoint, int64_t maxmsg)
+{
+    zsock_t *sock = zsock_new(type);
+    if (!sock)
+        return NULL;
+    zsock_set_linger(sock, 0);
+    zsock_set_sndhwm(sock, ROUTER_PUB_HWM);
+    zsock_set_rcvhwm(sock, ROUTER_PUB_HWM);
+    if (type == ZMQ_ROUTER)
+        zsock_set_router_handover(sock, 1);
+    zsock_set_maxmsgsize(sock, (int)maxmsg);
+    if (zsock_attach(sock, endpoint, true) != 0) {
+        rt_error("cannot bind %s: %s", endpoint, zmq_strerror(errno));
+        zsock_destroy(&sock);
+    }
+    return sock;
+}
+
 router_t *router_new(const router_opts_t *opts)
 {
     router_t *r = calloc(1, sizeof *r);
@@ -114,7 +146,8 @@ router_t *router_new(const router_opts_t *opts)
     }
     ids_random(r->epoch, 16);
 
-    zsys_handler_set(NULL); /* our own SIGINT/SIGTERM handling, see router_run */
+    zsys_handler_set(NULL); /* our own SIGINT/SIGTERM handling */
+    install_signals();
     r->rooms = rooms_new();
     r->conns = conns_new((size_t)r->opts.max_rooms);
     r->gws = gateways_new();
@@ -124,8 +157,8 @@ router_t *router_new(const router_opts_t *opts)
         router_destroy(&r);
         return NULL;
     }
-    r->ingress = zmqio_socket(ZMQ_ROUTER, r->opts.ingress, true, ROUTER_PUB_HWM);
-    r->fanout = zmqio_socket(ZMQ_PUB, r->opts.fanout, true, ROUTER_PUB_HWM);
+    r->ingress = bound_socket(ZMQ_ROUTER, r->opts.ingress, MP_MAX_FRAME + 4096);
+    r->fanout = bound_socket(ZMQ_PUB, r->opts.fanout, 4096); /* subscriptions only */
     if (!r->ingress || !r->fanout) {
         rt_error("cannot bind ingress %s / fan-out %s", r->opts.ingress, r->opts.fanout);
         router_destroy(&r);
@@ -809,11 +842,6 @@ int router_poll(router_t *r, int timeout_ms)
 
 int router_run(router_t *r)
 {
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     while (!r->stop && !router_signalled)
         router_poll(r, ROUTER_TICK_MS);
     rt_info("stopping: %llu messages, %llu bad frames, %llu from unknown gateways, %llu dropped",

@@ -63,7 +63,8 @@ void router_opts_default(router_opts_t *opts);
 router_t *router_new(const router_opts_t *opts);
 void router_destroy(router_t **self_p);
 
-/* Runs the event loop until SIGINT/SIGTERM or router_stop. Returns 0. */
+/* Runs the event loop until SIGINT/SIGTERM or router_stop. Returns 0. (router_new installs the
+ * SIGINT/SIGTERM handlers, before binding, so that a signal during start-up is not lost.) */
 int router_run(router_t *r);
 void router_stop(router_t *r);
 /* One turn of the loop, for programs with their own loop and for tests: waits up to
