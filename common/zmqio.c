@@ -27,6 +27,9 @@ zsock_t *zmqio_socket(int type, const char *endpoints, bool bind, int hwm)
     }
     if (type == ZMQ_ROUTER)
         zsock_set_router_handover(sock, 1);
+    /* Without a limit libzmq believes a garbage length header and tries to allocate it
+     * (2^62 bytes seen from random TCP bytes); with one it drops that peer's connection. */
+    zsock_set_maxmsgsize(sock, (int)(MP_MAX_FRAME + 4096));
     if (zsock_attach(sock, endpoints, bind) != 0) {
         rt_error("zmq socket: cannot %s %s: %s", bind ? "bind" : "connect", endpoints,
                  zmq_strerror(errno));

@@ -9,7 +9,8 @@
 
 /* A socket of zmq type `type` (ZMQ_PUB, ZMQ_ROUTER, ...) bound (bind = true) or connected to
  * each endpoint of a comma-separated list. linger 0, send/receive HWM `hwm` (0 = library default),
- * ZMQ_ROUTER_HANDOVER on ROUTER sockets. Returns NULL (and logs why) on failure. Caller owns. */
+ * ZMQ_ROUTER_HANDOVER on ROUTER sockets, ZMQ_MAXMSGSIZE just above MP_MAX_FRAME (a peer
+ * sending more is disconnected). Returns NULL (and logs why) on failure. Caller owns. */
 zsock_t *zmqio_socket(int type, const char *endpoints, bool bind, int hwm);
 
 /* Sends one frame (more = false) or a frame followed by others (more = true), non-blocking.

@@ -102,24 +102,6 @@ static void opts_free(router_opts_t *o)
  * applies to listeners made afterwards): without it a peer that writes garbage on the TCP port
  * makes libzmq allocate whatever size a bogus ZMTP frame header claims (also on a PUB, which
  * reads subscriptions). */
-static zsock_t *bound_socket(int type, const char *endpoint, int64_t maxmsg)
-{
-    zsock_t *sock = zsock_new(type);
-    if (!sock)
-        return NULL;
-    zsock_set_linger(sock, 0);
-    zsock_set_sndhwm(sock, ROUTER_PUB_HWM);
-    zsock_set_rcvhwm(sock, ROUTER_PUB_HWM);
-    if (type == ZMQ_ROUTER)
-        zsock_set_router_handover(sock, 1);
-    zsock_set_maxmsgsize(sock, (int)maxmsg);
-    if (zsock_attach(sock, endpoint, true) != 0) {
-        rt_error("cannot bind %s: %s", endpoint, zmq_strerror(errno));
-        zsock_destroy(&sock);
-    }
-    return sock;
-}
-
 router_t *router_new(const router_opts_t *opts)
 {
     router_t *r = calloc(1, sizeof *r);
@@ -157,8 +139,8 @@ router_t *router_new(const router_opts_t *opts)
         router_destroy(&r);
         return NULL;
     }
-    r->ingress = bound_socket(ZMQ_ROUTER, r->opts.ingress, MP_MAX_FRAME + 4096);
-    r->fanout = bound_socket(ZMQ_PUB, r->opts.fanout, 4096); /* subscriptions only */
+    r->ingress = zmqio_socket(ZMQ_ROUTER, r->opts.ingress, true, ROUTER_PUB_HWM);
+    r->fanout = zmqio_socket(ZMQ_PUB, r->opts.fanout, true, ROUTER_PUB_HWM);
     if (!r->ingress || !r->fanout) {
         rt_error("cannot bind ingress %s / fan-out %s", r->opts.ingress, r->opts.fanout);
         router_destroy(&r);
