@@ -297,17 +297,34 @@ static void write_attach_conn(mpw_t *w, gw_conn_t *c)
     }
 }
 
+/* Upper bound of the encoded size of one conn in an attach. */
+static size_t attach_size(const gw_conn_t *c)
+{
+    size_t n = 48 + sizeof c->id;
+    for (uint16_t i = 0; i < c->nrooms; i++)
+        n += 16 + strlen(c->rooms[i].room->name) + c->rooms[i].metalen;
+    return n;
+}
+
+/* Attach chunks stay well below the router's frame limit (MP_MAX_FRAME): at most
+ * ATTACH_CHUNK connections and ATTACH_BYTES bytes each (a conn alone may be ~130 KiB). */
+#define ATTACH_BYTES (1u << 20)
+
 static void on_attach(void *ctx)
 {
     gateway_t *gw = ctx;
     gw_conn_t **chunk = malloc(ATTACH_CHUNK * sizeof *chunk);
     if (!chunk)
         return;
-    size_t n = 0, total = 0;
-    for (gw_conn_t *c = zhashx_first(gw->conns);; c = zhashx_next(gw->conns)) {
-        if (c && c->announced)
-            chunk[n++] = c;
-        if (n == ATTACH_CHUNK || (!c && n > 0)) {
+    size_t n = 0, bytes = 0, total = 0;
+    gw_conn_t *c = zhashx_first(gw->conns);
+    for (;;) {
+        if (c && !c->announced) {
+            c = zhashx_next(gw->conns);
+            continue;
+        }
+        size_t sz = c ? attach_size(c) : 0;
+        if (n > 0 && (!c || n == ATTACH_CHUNK || bytes + sz > ATTACH_BYTES)) {
             mpw_reset(&gw->w);
             mpw_map(&gw->w, 3);
             mpw_kstr(&gw->w, "t", "attach");
@@ -318,10 +335,13 @@ static void on_attach(void *ctx)
                 write_attach_conn(&gw->w, chunk[i]);
             link_send(gw->link, mpw_view(&gw->w));
             total += n;
-            n = 0;
+            n = bytes = 0;
         }
         if (!c)
             break;
+        chunk[n++] = c;
+        bytes += sz;
+        c = zhashx_next(gw->conns);
     }
     free(chunk);
     if (total)
