@@ -99,6 +99,9 @@ link_t *link_new(const char *endpoints, const char *gwid, const link_events_t *e
         goto fail;
     zsock_set_linger(self->dealer, 0);
     zsock_set_linger(self->sub, 0);
+    /* a peer announcing a huge ZMTP frame must not make libzmq allocate it */
+    zsock_set_maxmsgsize(self->dealer, (int64_t)MP_MAX_FRAME + 1024);
+    zsock_set_maxmsgsize(self->sub, (int64_t)MP_MAX_FRAME + 1024);
     zsock_set_immediate(self->dealer, 1); /* no queueing of hellos towards a dead router */
     zsock_set_sndhwm(self->dealer, 100000);
     zsock_set_rcvhwm(self->sub, 0); /* never drop fan-out on our side */
