@@ -38,7 +38,7 @@ g1=$(cpu_ticks $GPID); r1=$(cpu_ticks $RPID); hz=$(getconf CLK_TCK)
 echo "gateway CPU $(( (g1-g0)*100/hz/SECS ))% of a core, router CPU $(( (r1-r0)*100/hz/SECS ))% (averaged over ${SECS}s)"
 stop_stack
 
-echo "== idle memory: $IDLE connections, each joined to one room"
+echo "== idle memory: $IDLE connections, each joined to a room of its own"
 start_stack
 base=$(rss_kib $GPID); rbase=$(rss_kib $RPID)
 taskset -c 1 "$work/wsload" idle 127.0.0.1 "$P3" /realtime "$IDLE" 5 &

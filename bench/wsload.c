@@ -6,7 +6,7 @@
  * Subscribers count deliveries and latency (CLOCK_MONOTONIC, same machine).
  *
  *   wsload fanout HOST PORT PATH SUBS RATE SECONDS [PAYLOAD_BYTES]
- *   wsload idle   HOST PORT PATH CONNS SECONDS          (connect, join, sit idle, report)
+ *   wsload idle   HOST PORT PATH CONNS SECONDS          (connect, each joins its own room, sit idle)
  *
  * It speaks just enough RFC 6455 for this: masked text frames out, unmasked frames in,
  * pings answered. Not a general client. */
@@ -32,7 +32,10 @@ typedef struct {
     size_t rlen, rcap;
     uint64_t expect_seq;     /* next publisher sequence expected */
     uint64_t got, dup_or_gap;
+    int index;
 } conn_t;
+
+static int idle_mode; /* idle: every connection joins a room of its own (no presence storm) */
 
 static uint64_t now_ns(void)
 {
@@ -96,8 +99,10 @@ static void on_text(conn_t *c, const char *p, size_t n)
     if (c->state == 0) return;
     if (c->state == 1) {
         if (memmem(p, n, "\"welcome\"", 9)) {
-            static const char join[] = "{\"type\":\"room:join\",\"room\":\"bench\",\"id\":1}";
-            ws_send(c->fd, join, sizeof join - 1);
+            char join[128];
+            int n = idle_mode ? snprintf(join, sizeof join, "{\"type\":\"room:join\",\"room\":\"idle-%d\",\"id\":1}", c->index)
+                              : snprintf(join, sizeof join, "{\"type\":\"room:join\",\"room\":\"bench\",\"id\":1}");
+            ws_send(c->fd, join, (size_t)n);
         } else if (memmem(p, n, "\"ack\"", 5)) {
             c->state = 2;
         }
@@ -170,6 +175,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int fanout = !strcmp(argv[1], "fanout");
+    idle_mode = !fanout;
     const char *host = argv[2], *path = argv[4];
     int port = atoi(argv[3]);
     int nsub = atoi(argv[5]);
@@ -181,6 +187,7 @@ int main(int argc, char **argv)
     int ep = epoll_create1(0);
     conn_t *cs = calloc((size_t)nsub, sizeof *cs);
     for (int i = 0; i < nsub; i++) {
+        cs[i].index = i;
         cs[i].fd = dial(host, port, path);
         if (cs[i].fd < 0) { fprintf(stderr, "connect %d failed: %s\n", i, strerror(errno)); return 1; }
         cs[i].rcap = 4096; cs[i].rbuf = malloc(cs[i].rcap);
