@@ -38,9 +38,14 @@
 })(typeof globalThis !== 'undefined' ? globalThis : this, function () {
   'use strict';
 
-  // An offer of ours that got no answer for this long is stale (the peer was not in a call when it
-  // was sent): a newer offer from that peer wins even when we are the impolite side.
-  var STALE_OFFER_MS = 4000;
+  // An offer of ours that got no answer for this long is stale: the peer was not in the call yet
+  // when it was sent (webrtc:join lists every member of the room, in a call or not), so nobody
+  // will ever answer it. The peer's own offer then wins even when we are the impolite side — at
+  // once when it arrives after that time, or when that time is up if it arrived before — and it
+  // goes to a fresh RTCPeerConnection (the peer never saw anything of the old one; Chromium
+  // cannot always roll back a first offer that created the SCTP transport).
+  // (A real glare is two offers crossing within one round trip, far below this.)
+  var STALE_OFFER_MS = 1500;
 
   function noop() {}
 
@@ -57,6 +62,8 @@
       this.closed = false;
       this.channels = new Map();      // label -> RTCDataChannel created here
       this._pendingCandidates = [];   // candidates that arrived before any remote description
+      this._ignored = null;           // the peer's offer we ignored (impolite side of a collision)
+      this._staleTimer = null;
       this._known = polite === true || polite === false ? Promise.resolve() : null;
       this._knownResolve = null;
       if (!this._known) this._known = new Promise((res) => { this._knownResolve = res; });
@@ -111,6 +118,13 @@
         await this.pc.setLocalDescription();
         this.offerSentAt = Date.now();
         this._signal('webrtc:offer', this.pc.localDescription.toJSON());
+        clearTimeout(this._staleTimer);
+        this._staleTimer = setTimeout(() => {
+          var ignored = this._ignored;
+          if (ignored && !this.closed && this.pc.signalingState === 'have-local-offer') {
+            this.call._fresh(this.id).onDescription(ignored);
+          }
+        }, STALE_OFFER_MS);
       } catch (err) {
         this.call._cb.onError(err, this.id);
       } finally {
@@ -125,8 +139,13 @@
       var collision = desc.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
       var stale = collision && !this.makingOffer && pc.signalingState === 'have-local-offer' &&
         Date.now() - this.offerSentAt > STALE_OFFER_MS;
+      if (stale && !this.polite && !this.pc.remoteDescription) return this.call._fresh(this.id).onDescription(desc);
       this.ignoreOffer = !this.polite && collision && !stale;
-      if (this.ignoreOffer) return;
+      if (this.ignoreOffer) {
+        this._ignored = desc;
+        return;
+      }
+      if (desc.type === 'offer') this._ignored = null;
       try {
         if (desc.type === 'answer' && pc.signalingState !== 'have-local-offer') return;   // late duplicate
         await pc.setRemoteDescription(desc);     // rolls our own offer back if there was one
@@ -168,6 +187,7 @@
     close() {
       if (this.closed) return;
       this.closed = true;
+      clearTimeout(this._staleTimer);
       if (this._knownResolve) this._knownResolve();
       this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = null;
       this.pc.ondatachannel = this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
@@ -309,6 +329,13 @@
       p = this._peer(id, this._politeCache && id in this._politeCache ? this._politeCache[id] : null);
       if (p.polite === null) this._askPolite();
       return p;
+    }
+
+    /** A new connection to a peer in place of the old one (see STALE_OFFER_MS); onPeer again. */
+    _fresh(id) {
+      var old = this.peers.get(id);
+      if (old) old.close();
+      return this._peer(id, old ? old.polite : null);
     }
 
     _peer(id, polite) {
