@@ -203,6 +203,8 @@
    * @param {string} room the room; webrtc:join joins it
    * @param {object} [opts]
    * @param {MediaStream} [opts.media] what to send to every peer (setMedia() changes it later)
+   * @param {object} [opts.meta] member meta for the room when webrtc:join is what joins it
+   *   (as room:join's payload; ignored when already a member)
    * @param {Function} [opts.onPeer] (peerId, RTCPeerConnection): a connection was created
    * @param {Function} [opts.onPeerLeft] (peerId, reason): 'bye', 'left' (presence:leave), 'failed', 'closed'
    * @param {Function} [opts.onTrack] (peerId, MediaStreamTrack, streams)
@@ -216,6 +218,7 @@
       this.rt = rt;
       this.room = room;
       this.media = opts.media || null;
+      this._meta = opts.meta;         // webrtc:join's payload: member meta when it joins the room
       /** From the last webrtc:join ack. */
       this.iceServers = [];
       /** peer id -> Peer ({pc, polite, channels}) */
@@ -242,7 +245,9 @@
      */
     async join() {
       if (!this._off.length) this._listen();
-      var ack = await this.rt.request('webrtc:join', { room: this.room });
+      var fields = { room: this.room };
+      if (this._meta !== undefined) fields.payload = this._meta;
+      var ack = await this.rt.request('webrtc:join', fields);
       this.joined = true;
       this._applyAck(ack);
       (ack.peers || []).forEach((id) => {

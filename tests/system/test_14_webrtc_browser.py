@@ -1,0 +1,113 @@
+"""WebRTC end to end: rt-router + rt-gateway (--static tests/system/webrtc_page) + rt-signaling,
+two headless Chromium browsers running clients/js/webrtc.js. They join one room's call with
+webrtc:join, negotiate an RTCPeerConnection (iceServers: [], loopback host candidates) through
+the webrtc:* relay, and exchange data channel messages both ways. Skipped when Chromium or
+Selenium is missing."""
+import asyncio
+import os
+import shutil
+import time
+
+import pytest
+
+from rt import SLOW, SOURCE_DIR, Client, binary, http_get
+from test_07_chat_page import browser, wait_until
+
+PAGE_DIR = os.path.join(SOURCE_DIR, "tests", "system", "webrtc_page")
+WEBRTC_TYPES = {"webrtc:join", "webrtc:offer", "webrtc:answer", "webrtc:candidate", "webrtc:bye"}
+
+
+def start_signaling(rt, r):
+    if hasattr(rt, "signaling"):
+        return rt.signaling(r)
+    return rt.spawn("rt-signaling", [binary("rt-signaling"),
+                                     "--router-api", "tcp://127.0.0.1:%d" % r.ports["api"],
+                                     "--router-events", "tcp://127.0.0.1:%d" % r.ports["events"]])
+
+
+async def until_signaling(url, timeout=10.0):
+    """webrtc:join from a Python client until rt-signaling answers it (not `unavailable`)."""
+    c = await Client.connect(url)
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        a = await c.request("webrtc:join", room="probe")
+        if a["type"] == "ack":
+            break
+        assert a["payload"]["code"] == "unavailable", a
+        assert time.monotonic() < deadline, "rt-signaling never answered webrtc:join"
+        await asyncio.sleep(0.1)
+    assert a["payload"] == {"room": "probe", "peers": [], "iceServers": [], "polite": {}}, a
+    await c.close()
+
+
+STATE = """return window.t && {id: t.id, ack: t.ack, joinError: t.joinError, received: t.received,
+    open: t.open, states: t.states, left: t.left, errors: t.errors, sent: window.sentTypes}"""
+
+
+def texts(state, peer):
+    return [m["text"] for m in state["received"] if m["peer"] == peer and m["from"] == peer]
+
+
+def test_page_files_served(rt):
+    r = rt.router()
+    g = rt.gateway(r, static=PAGE_DIR)
+    for name in ("realtime.js", "webrtc.js"):
+        status, headers, body = http_get(g.port, "/" + name)
+        assert status == 200 and "javascript" in headers.get("content-type", "")
+        with open(os.path.join(SOURCE_DIR, "clients", "js", name), "rb") as f:
+            assert body == f.read()
+
+
+def test_two_browsers_open_a_data_channel_through_rt_signaling(rt):
+    r = rt.router()
+    g = rt.gateway(r, static=PAGE_DIR)
+    start_signaling(rt, r)
+    asyncio.run(until_signaling(g.url))
+    drivers = []
+    try:
+        a = browser()
+        drivers.append(a)
+        b = browser()
+        drivers.append(b)
+        page = "http://127.0.0.1:%d/index.html?room=call-1" % g.port
+        a.get(page)
+        sa = wait_until(lambda: (a.execute_script(STATE) or {}).get("ack") and
+                        a.execute_script(STATE), 10, "first browser's webrtc:join ack")
+        assert sa["ack"] == {"room": "call-1", "peers": [], "iceServers": [], "polite": {}}, sa
+        b.get(page)
+        sb = wait_until(lambda: (b.execute_script(STATE) or {}).get("ack") and
+                        b.execute_script(STATE), 10, "second browser's webrtc:join ack")
+        ida, idb = sa["id"], sb["id"]
+        # the newcomer sees the first browser; exactly one side of the pair is polite
+        assert sb["ack"]["peers"] == [ida] and sb["ack"]["iceServers"] == []
+        assert sb["ack"]["polite"] == {ida: idb > ida}, sb["ack"]
+
+        # a data channel opens both ways and each side gets the other's hello
+        wait_until(lambda: ("hello from " + idb) in texts(a.execute_script(STATE), idb), 20,
+                   "a's hello from b")
+        wait_until(lambda: ("hello from " + ida) in texts(b.execute_script(STATE), ida), 20,
+                   "b's hello from a")
+        sa, sb = a.execute_script(STATE), b.execute_script(STATE)
+        assert sa["states"].get(idb) == "connected" and sb["states"].get(ida) == "connected"
+
+        # and then more messages both ways, on demand
+        assert a.execute_script("return t.send('ping from a')") >= 1
+        assert b.execute_script("return t.send('pong from b')") >= 1
+        wait_until(lambda: "pong from b" in texts(a.execute_script(STATE), idb), 10, "pong at a")
+        wait_until(lambda: "ping from a" in texts(b.execute_script(STATE), ida), 10, "ping at b")
+
+        # leave() says webrtc:bye: the other side drops that peer
+        a.execute_script("t.call.leave()")
+        wait_until(lambda: [ida, "bye"] in b.execute_script(STATE)["left"], 10, "bye at b")
+
+        for s in (a.execute_script(STATE), b.execute_script(STATE)):
+            assert not s["errors"] and not s["joinError"], s
+            # webrtc.js speaks only the webrtc:* protocol of the contract
+            assert s["sent"] and set(s["sent"]) <= WEBRTC_TYPES, s["sent"]
+            assert {"webrtc:join", "webrtc:candidate"} <= set(s["sent"]), s["sent"]
+        sent = a.execute_script(STATE)["sent"] + b.execute_script(STATE)["sent"]
+        assert "webrtc:offer" in sent and "webrtc:answer" in sent and "webrtc:bye" in sent
+    finally:
+        for d in drivers:
+            d.quit()
+            shutil.rmtree(d._rt_profile, ignore_errors=True)
