@@ -34,7 +34,7 @@ async def until_served(c, timeout=10.0):
 def test_python_service_echo_shout_errors_greeting(rt):
     r = rt.router()
     g = rt.gateway(r)
-    svc = start_service(rt, r)
+    start_service(rt, r)
 
     async def main():
         a = await Client.connect(g.url)
@@ -80,7 +80,7 @@ def test_python_service_registers_again_after_a_router_restart_and_goes_unavaila
         c = await Client.connect(g.url)
         await until_served(c)
         r.kill()
-        r2 = await asyncio.to_thread(rt.restart_router, r)
+        await asyncio.to_thread(rt.restart_router, r)
         # the gateway re-attaches (the client stays connected); the service hears
         # registered:false on its next heartbeat and registers again
         ack = await until_served(c, 15)
@@ -96,5 +96,4 @@ def test_python_service_registers_again_after_a_router_restart_and_goes_unavaila
             assert time.monotonic() < deadline, "still %r after the service stopped" % a
             await asyncio.sleep(0.2)
         await c.close()
-        return r2
     asyncio.run(main())

@@ -6,12 +6,13 @@ Selenium is missing."""
 import asyncio
 import os
 import shutil
+import tempfile
 import time
 
 import pytest
 
 from rt import SLOW, SOURCE_DIR, Client, binary, http_get
-from test_07_chat_page import browser, wait_until
+from test_07_chat_page import CHROMEDRIVER, CHROMIUM, browser, wait_until
 
 PAGE_DIR = os.path.join(SOURCE_DIR, "tests", "system", "webrtc_page")
 WEBRTC_TYPES = {"webrtc:join", "webrtc:offer", "webrtc:answer", "webrtc:candidate", "webrtc:bye"}
@@ -107,6 +108,82 @@ def test_two_browsers_open_a_data_channel_through_rt_signaling(rt):
             assert {"webrtc:join", "webrtc:candidate"} <= set(s["sent"]), s["sent"]
         sent = a.execute_script(STATE)["sent"] + b.execute_script(STATE)["sent"]
         assert "webrtc:offer" in sent and "webrtc:answer" in sent and "webrtc:bye" in sent
+    finally:
+        for d in drivers:
+            d.quit()
+            shutil.rmtree(d._rt_profile, ignore_errors=True)
+
+
+CHAT_DIR = os.path.join(SOURCE_DIR, "examples", "chat")
+TILES = """return {note: document.getElementById('call-note').hidden ? null :
+                  document.getElementById('call-note').textContent,
+    button: document.getElementById('video').textContent,
+    tiles: Array.from(document.querySelectorAll('#tiles .tile')).map((t) => ({
+      id: t.dataset.id, who: t.querySelector('.who').textContent,
+      state: t.querySelector('.state').textContent,
+      width: t.querySelector('video').videoWidth}))}"""
+
+
+def fake_camera_browser():
+    """A browser whose getUserMedia gets Chromium's fake camera and microphone (same flags as
+    test_07's browser() otherwise)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.skip("chromium / chromedriver not installed")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="rt-chrome-")
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--disable-dev-shm-usage", "--window-size=1000,700", "--user-data-dir=" + profile,
+              "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"):
+        opts.add_argument(a)
+    d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    d._rt_profile = profile
+    return d
+
+
+def test_chat_video_call_with_and_without_a_camera(rt):
+    """examples/chat: ann has a (fake) camera, bob has none and joins with a data channel only;
+    bob sees ann's video, ann sees bob's tile marked as data only."""
+    r = rt.router()
+    g = rt.gateway(r, static=CHAT_DIR)
+    start_signaling(rt, r)
+    asyncio.run(until_signaling(g.url))
+    drivers = []
+    try:
+        ann = fake_camera_browser()
+        drivers.append(ann)
+        bob = browser()
+        drivers.append(bob)
+        for d, name in ((ann, "ann"), (bob, "bob")):
+            d.get("http://127.0.0.1:%d/?name=%s&room=video&join=1" % (g.port, name))
+        for d in (ann, bob):
+            wait_until(lambda: not d.find_element("css selector", "#video").get_attribute("disabled"),
+                       10, "Start video enabled")
+        ann.find_element("css selector", "#video").click()
+        wait_until(lambda: ann.execute_script(TILES)["button"] == "Stop video", 10, "ann in the call")
+        bob.find_element("css selector", "#video").click()
+        ida = ann.execute_script("return window.chat.rt.id")
+        idb = bob.execute_script("return window.chat.rt.id")
+
+        def tile(d, id):
+            return next((t for t in d.execute_script(TILES)["tiles"] if t["id"] == id), None)
+        # bob: no camera in this browser -> a note, and ann's video playing in her tile
+        wait_until(lambda: (tile(bob, ida) or {}).get("width", 0) > 0, 20, "ann's video at bob")
+        sb = bob.execute_script(TILES)
+        assert sb["note"] and "data channel only" in sb["note"], sb
+        assert tile(bob, ida)["who"] == "ann" and tile(bob, idb)["who"] == "bob (you)"
+        # ann: her own camera, and bob's tile says he has none (told over the data channel)
+        wait_until(lambda: (tile(ann, idb) or {}).get("state") == "no camera (data only)", 20,
+                   "bob's tile at ann")
+        sa = ann.execute_script(TILES)
+        assert sa["note"] is None and tile(ann, ida)["width"] > 0, sa
+        # ann stops: her tile goes away at bob
+        ann.find_element("css selector", "#video").click()
+        wait_until(lambda: tile(bob, ida) is None, 10, "ann's tile removed at bob")
+        assert ann.execute_script(TILES)["tiles"] == []
     finally:
         for d in drivers:
             d.quit()
