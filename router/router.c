@@ -2,9 +2,11 @@
  * docs/internals.md and implements the actions of router.h. Every outgoing event is encoded
  * once (msgpack, mpw) and the same bytes go to every gateway that has members of the room. */
 #include "router.h"
+#include "api.h"
 #include "builtins.h"
 #include "conns.h"
 #include "dispatch.h"
+#include "events.h"
 #include "gateways.h"
 #include "ids.h"
 #include "jsonb.h"
@@ -33,9 +35,12 @@ struct router {
     conns_t *conns;
     gateways_t *gws;
     dispatch_t *dispatch;
+    api_t *api;          /* service API, NULL when not configured */
+    events_t *events;    /* events PUB, NULL when not configured */
     mpw_t w;             /* scratch for one outgoing message at a time */
     const rt_msg_t *cur; /* the request being dispatched */
     bool cur_answered;
+    bool cur_failed; /* the request being dispatched was answered with an error */
     volatile bool stop;
     int64_t next_tick; /* monotonic ms of the next timer check */
     router_stats_t stats;
@@ -146,14 +151,27 @@ router_t *router_new(const router_opts_t *opts)
         router_destroy(&r);
         return NULL;
     }
+    if (r->opts.events && !(r->events = events_new(r->opts.events, r->node))) {
+        rt_error("cannot bind events %s", r->opts.events);
+        router_destroy(&r);
+        return NULL;
+    }
+    if (r->opts.api && !(r->api = api_new(r, r->opts.api, r->events, r->opts.service_timeout))) {
+        rt_error("cannot bind service api %s", r->opts.api);
+        router_destroy(&r);
+        return NULL;
+    }
     r->poller = zpoller_new(r->ingress, NULL);
+    if (r->poller && r->api && zpoller_add(r->poller, api_socket(r->api)) != 0)
+        zpoller_destroy(&r->poller);
     if (!r->poller || builtins_register(r) != 0) {
         rt_error("cannot set up the router");
         router_destroy(&r);
         return NULL;
     }
-    rt_info("node %s epoch %s: ingress %s, fan-out %s", r->node, r->epoch, r->opts.ingress,
-            r->opts.fanout);
+    rt_info("node %s epoch %s: ingress %s, fan-out %s, api %s, events %s", r->node, r->epoch,
+            r->opts.ingress, r->opts.fanout, r->api ? r->opts.api : "-",
+            r->events ? r->opts.events : "-");
     return r;
 }
 
@@ -163,6 +181,8 @@ void router_destroy(router_t **self_p)
         return;
     router_t *r = *self_p;
     zpoller_destroy(&r->poller);
+    api_destroy(&r->api);
+    events_destroy(&r->events);
     zsock_destroy(&r->ingress);
     zsock_destroy(&r->fanout);
     rooms_destroy(&r->rooms);
@@ -237,6 +257,7 @@ static void pub_room(router_t *r, const char *room, const char *except)
     for (size_t i = 0; i < n; i++) {
         if (exgw && gws[i].count == 1 && strcmp(gws[i].gw, exgw) == 0)
             continue;
+        r->stats.msgs_out++;
         pub(r, gws[i].gw, v);
     }
 }
@@ -308,6 +329,7 @@ static void send_error(router_t *r, const char *gw, const char *conn, int64_t id
     mpw_map(&r->w, 2);
     mpw_kstr(&r->w, "code", rt_err_code(code));
     mpw_kstr(&r->w, "message", message ? message : rt_err_code(code));
+    r->stats.msgs_out++;
     pub(r, gw, mpw_view(&r->w));
 }
 
@@ -336,6 +358,7 @@ void router_ack(router_t *r, const rt_msg_t *m, mp_t result)
     mpw_kstr(&r->w, "type", "ack");
     mpw_kint(&r->w, "id", m->id);
     mpw_kraw(&r->w, "payload", mp_present(result) ? result : MP_EMPTY_MAP);
+    r->stats.msgs_out++;
     pub(r, gw, mpw_view(&r->w));
 }
 
@@ -343,9 +366,24 @@ void router_error(router_t *r, const rt_msg_t *m, rt_err_t code, const char *mes
 {
     if (!take_answer(r, m))
         return;
+    if (m == r->cur)
+        r->cur_failed = true;
     const char *gw = conns_gw(r->conns, m->conn);
     if (gw)
         send_error(r, gw, m->conn, m->id, code, message);
+}
+
+rt_err_t router_reply(router_t *r, const char *conn, int64_t id, rt_err_t code, const char *message,
+                      mp_t result)
+{
+    rt_msg_t m = {.conn = conn, .id = id};
+    if (!conns_exists(r->conns, conn))
+        return RT_E_PEER_NOT_FOUND;
+    if (code == RT_OK)
+        router_ack(r, &m, result);
+    else
+        router_error(r, &m, code, message);
+    return RT_OK;
 }
 
 /* ---- actions ---- */
@@ -385,6 +423,7 @@ static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta,
         send_membership(r, gw, conn, room, meta, true);
     if (presence)
         presence_event(r, room, conn, user, meta, true);
+    events_presence(r->events, true, room, conn, user, meta);
     return RT_OK;
 }
 
@@ -412,6 +451,7 @@ static rt_err_t leave(router_t *r, const char *conn, const char *room, bool noti
     if (notify)
         send_membership(r, conns_gw(r->conns, conn), conn, roomc, MP_NONE, false);
     presence_event(r, roomc, conn, u ? user : NULL, MP_NONE, false);
+    events_presence(r->events, false, roomc, conn, u ? user : NULL, MP_NONE);
     return RT_OK;
 }
 
@@ -439,6 +479,7 @@ rt_err_t router_send(router_t *r, const char *to, const char *type, const char *
         return RT_E_BAD_REQUEST;
     enc_out_conn(&r->w, to);
     enc_event(&r->w, type, room, from, payload);
+    r->stats.msgs_out++;
     pub(r, gw, mpw_view(&r->w));
     return RT_OK;
 }
@@ -482,6 +523,22 @@ rt_err_t router_presence(router_t *r, const char *room, mpw_t *w)
     mpw_array(w, (uint32_t)n);
     for (const rooms_member_t *m = rooms_first(r->rooms, room); m; m = rooms_next(m))
         enc_member(w, rooms_member_conn(m), rooms_member_user(m), rooms_member_meta(m), true);
+    return RT_OK;
+}
+
+static void enc_room_size(const char *room, size_t members, void *arg)
+{
+    mpw_t *w = arg;
+    mpw_map(w, 2);
+    mpw_kstr(w, "room", room);
+    mpw_cstr(w, "members");
+    mpw_uint(w, members);
+}
+
+rt_err_t router_rooms(router_t *r, mpw_t *w)
+{
+    mpw_array(w, (uint32_t)rooms_count(r->rooms));
+    rooms_each(r->rooms, enc_room_size, w);
     return RT_OK;
 }
 
@@ -540,11 +597,22 @@ static void conn_gone(router_t *r, const char *conn)
 {
     const char *const *rooms;
     size_t n;
+    if (!conns_exists(r->conns, conn))
+        return;
     while ((n = conns_rooms(r->conns, conn, &rooms)) > 0) {
         char room[RT_ROOM_MAX + 1];
         snprintf(room, sizeof room, "%s", rooms[n - 1]);
         if (leave(r, conn, room, false) != RT_OK)
             conns_room_remove(r->conns, conn, room); /* tables disagree: never loop */
+    }
+    if (r->events) {
+        char user[256];
+        const char *u = conns_user(r->conns, conn);
+        if (u)
+            snprintf(user, sizeof user, "%s", u);
+        conns_remove(r->conns, conn);
+        events_conn(r->events, false, conn, u ? user : NULL);
+        return;
     }
     conns_remove(r->conns, conn);
 }
@@ -594,8 +662,11 @@ static void on_open(router_t *r, const char *gw, mp_t body)
         return;
     }
     int hu = get_name(body, "u", user, sizeof user, valid_user);
+    bool known = conns_exists(r->conns, conn);
     if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
         rt_error("out of memory adding connection %s", conn);
+    else if (!known)
+        events_conn(r->events, true, conn, hu == 1 ? user : NULL);
 }
 
 static void on_close(router_t *r, mp_t body)
@@ -624,8 +695,11 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
             continue;
         }
         int hu = get_name(c, "u", user, sizeof user, valid_user);
+        bool known = conns_exists(r->conns, conn);
         if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
             continue;
+        if (!known)
+            events_conn(r->events, true, conn, hu == 1 ? user : NULL);
         mp_iter_t rit;
         if (mp_iter(mp_get(c, "rooms"), &rit) != 0)
             continue;
@@ -689,25 +763,49 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
     if (!mp_present(m.payload))
         m.payload = MP_NIL;
     const rt_msg_t *outer = r->cur;
-    bool outer_answered = r->cur_answered;
+    bool outer_answered = r->cur_answered, outer_failed = r->cur_failed;
     r->cur = &m;
     r->cur_answered = false;
-    bool stopped = false;
-    dispatch_kind_t kind = dispatch_run(r->dispatch, r, &m, &stopped);
-    if (kind == DISPATCH_RESERVED)
-        router_error(r, &m, RT_E_UNKNOWN_TYPE, "unknown type in a reserved namespace");
-    else if (kind == DISPATCH_DEFAULT)
-        router_default_route(r, &m);
+    r->cur_failed = false;
+    bool stopped = !dispatch_middleware(r->dispatch, r, &m);
+    bool builtin = builtins_is_builtin(type);
+    bool deferred = false;
+    rt_err_t serr;
+    if (stopped) {
+        /* the middleware answered, or forbidden below */
+    } else if (!builtin && r->api && api_route(r->api, &m, &serr)) {
+        /* a service owns the type: it answers later, or nobody can */
+        if (serr == RT_OK)
+            deferred = true;
+        else
+            router_error(r, &m, serr,
+                         serr == RT_E_UNAVAILABLE ? "no live service for this type"
+                                                  : "cannot reach the service");
+    } else {
+        rt_handler_fn fn = NULL;
+        void *arg = NULL;
+        dispatch_kind_t kind = dispatch_find(r->dispatch, type, &fn, &arg);
+        if (kind == DISPATCH_HANDLER)
+            fn(r, &m, arg);
+        else if (kind == DISPATCH_RESERVED)
+            router_error(r, &m, RT_E_UNKNOWN_TYPE, "unknown type in a reserved namespace");
+        else
+            router_default_route(r, &m);
+    }
     /* exactly one answer per request: a handler that forgot gets {} acked for it, a
      * middleware that stopped the message silently answers forbidden */
-    if (m.id && !r->cur_answered) {
+    if (m.id && !r->cur_answered && !deferred) {
         if (stopped)
             router_error(r, &m, RT_E_FORBIDDEN, "refused");
         else
             router_ack(r, &m, MP_NONE);
     }
+    /* built-ins show up as lifecycle events (presence:*) instead */
+    if (!stopped && !deferred && !builtin && !r->cur_failed)
+        events_message(r->events, &m);
     r->cur = outer;
     r->cur_answered = outer_answered;
+    r->cur_failed = outer_failed;
 }
 
 static void on_hello(router_t *r, zframe_t *rid, const char *gw)
@@ -784,6 +882,8 @@ static void on_tick(router_t *r)
     const char *gw;
     while ((gw = gateways_expired(r->gws, now, r->opts.gateway_timeout)) != NULL)
         drop_gateway(r, gw);
+    if (r->api)
+        api_tick(r->api, now);
 }
 
 void router_stats(router_t *r, router_stats_t *out)
@@ -792,6 +892,8 @@ void router_stats(router_t *r, router_stats_t *out)
     out->conns = conns_count(r->conns);
     out->rooms = rooms_count(r->rooms);
     out->gateways = gateways_count(r->gws);
+    out->services = r->api ? api_services(r->api) : 0;
+    out->api_bad_frames = r->api ? api_bad_frames(r->api) : 0;
 }
 
 int router_poll(router_t *r, int timeout_ms)
@@ -806,7 +908,8 @@ int router_poll(router_t *r, int timeout_ms)
         wait = 0;
     void *which = zpoller_wait(r->poller, (int)wait);
     int handled = 0;
-    if (which == r->ingress) {
+    /* both sockets on every wake-up: one busy socket must not starve the other */
+    if (which) {
         for (; handled < ROUTER_BATCH && !r->stop; handled++) {
             zmsg_t *msg = zmqio_recv(r->ingress);
             if (!msg)
@@ -814,6 +917,8 @@ int router_poll(router_t *r, int timeout_ms)
             on_frame(r, msg);
             zmsg_destroy(&msg);
         }
+        if (r->api)
+            api_handle(r->api, ROUTER_BATCH);
     }
     if (ids_mono_ms() >= r->next_tick) {
         on_tick(r);

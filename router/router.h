@@ -1,9 +1,13 @@
 /* rt-router as a library: the kernel a user extends.
  *
- * A router owns rooms and presence and dispatches every client message by its type. The
- * built-in types (room:join, room:leave, presence:list, ping) are registered with router_on
- * exactly like user handlers; a type nobody handles takes the default route (room broadcast,
- * direct `to`). A program builds its own router in a few lines:
+ * A router owns rooms and presence and dispatches every client message by its type, in this
+ * order: the built-in types (room:join, room:leave, presence:list, ping; registered with
+ * router_on like user handlers), then the patterns registered by services on the service API
+ * (api.h), then the C handlers of router_on, then the default route (room broadcast, direct
+ * `to`). The webrtc: types that the contract lists are handlers answering `unavailable` until
+ * a service registers them. Every client message that was dispatched without an error, and
+ * the lifecycle of connections and memberships, go out on the events PUB (events.h).
+ * A program builds its own router in a few lines:
  *
  *     router_t *r = router_new(&opts);
  *     router_on(r, "chat:message", on_chat, NULL);
@@ -21,16 +25,16 @@
 typedef struct router router_t;
 
 typedef struct {
-    char *node_id;             /* NULL: a random one */
-    char *ingress;             /* gateway ingress ROUTER, tcp port 5555 on every interface */
-    char *fanout;              /* gateway fan-out PUB, tcp port 5556 on every interface */
-    char *api;                 /* service API ROUTER, tcp port 5557 on every interface */
-    char *events;              /* service events PUB, tcp port 5558 on every interface */
-    char *mesh_bind;           /* mesh PUB, tcp port 9090 on every interface (issue 4) */
-    char *mesh_peers;          /* comma-separated (issue 4) */
-    bool auto_join;            /* a room message from a non-member joins it first */
-    long long max_rooms;       /* rooms per connection, 128 */
-    long long service_timeout; /* ms, 5000 */
+    char *node_id;       /* NULL: a random one */
+    char *ingress;       /* gateway ingress ROUTER, tcp port 5555 on every interface */
+    char *fanout;        /* gateway fan-out PUB, tcp port 5556 on every interface */
+    char *api;           /* service API ROUTER, tcp port 5557 on every interface; NULL: none */
+    char *events;        /* service events PUB, tcp port 5558 on every interface; NULL: none */
+    char *mesh_bind;     /* mesh PUB, tcp port 9090 on every interface (issue 4) */
+    char *mesh_peers;    /* comma-separated (issue 4) */
+    bool auto_join;      /* a room message from a non-member joins it first */
+    long long max_rooms; /* rooms per connection, 128 */
+    long long service_timeout; /* ms a service has to answer a client message, 5000 */
     long long peer_timeout;    /* ms, 5000 */
     long long
         gateway_timeout; /* ms without a gateway heartbeat before its connections leave, 3000 */
@@ -85,6 +89,12 @@ int router_use(router_t *r, rt_middleware_fn fn, void *arg);
 void router_ack(router_t *r, const rt_msg_t *m, mp_t result);
 void router_error(router_t *r, const rt_msg_t *m, rt_err_t code, const char *message);
 
+/* Answers request `id` of connection conn outside of its dispatch (a service answered it):
+ * code RT_OK acks with result (absent: {}) when id is non-zero; any other code sends the
+ * error (also without id). RT_E_PEER_NOT_FOUND when conn is gone, else RT_OK. */
+rt_err_t router_reply(router_t *r, const char *conn, int64_t id, rt_err_t code, const char *message,
+                      mp_t result);
+
 /* The default route for m (room broadcast / direct `to`), answering m itself. */
 void router_default_route(router_t *r, const rt_msg_t *m);
 
@@ -100,6 +110,8 @@ rt_err_t router_send(router_t *r, const char *to, const char *type, const char *
 rt_err_t router_disconnect(router_t *r, const char *conn, int code, const char *reason);
 /* Appends {room, members:[{id,user,meta},...]} (join order) to w. */
 rt_err_t router_presence(router_t *r, const char *room, mpw_t *w);
+/* Appends [{room, members:N},...] (every room with members) to w. */
+rt_err_t router_rooms(router_t *r, mpw_t *w);
 bool router_is_member(router_t *r, const char *conn, const char *room);
 bool router_conn_exists(router_t *r, const char *conn);
 const char *router_node_id(const router_t *r);
@@ -109,8 +121,10 @@ typedef struct {
     uint64_t bad_frames;      /* malformed ingress frames, dropped */
     uint64_t unknown_gateway; /* messages from gateways this router does not know */
     uint64_t msgs_in;         /* client messages */
+    uint64_t msgs_out;        /* frames for clients (events, acks, errors) sent to gateways */
     uint64_t pub_dropped;     /* sends that failed (HWM) */
-    size_t conns, rooms, gateways;
+    uint64_t api_bad_frames;  /* malformed frames on the service API, dropped */
+    size_t conns, rooms, gateways, services;
 } router_stats_t;
 void router_stats(router_t *r, router_stats_t *out);
 

@@ -167,7 +167,8 @@ def test_webrtc_types_unavailable_without_signaling(cluster):
                      ("webrtc:candidate", None), ("webrtc:bye", None)):
             await a.err(t, "unavailable", room="call", to=b.id, payload=p)
         await a.err("webrtc:join", "unavailable", room="call")
-        await a.err("webrtc:whatever", "unavailable", room="call")
+        # a webrtc: type the contract does not list: unknown_type until a service pattern takes it
+        await a.err("webrtc:whatever", "unknown_type", room="call")
         await b.expect_silence(0.3, types=["webrtc:offer", "webrtc:answer", "webrtc:candidate",
                                            "webrtc:bye"])
         await close_all([a, b])

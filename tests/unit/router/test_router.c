@@ -200,6 +200,8 @@ static int setup(void **state)
     snprintf(FANOUT, sizeof FANOUT, "inproc://test-fanout-%d", run);
     o.node_id = "testnode";
     o.ingress = INGRESS;
+    o.api = NULL; /* the service API has its own test (test_api.c) */
+    o.events = NULL;
     o.fanout = FANOUT;
     o.max_rooms = 2;
     R = router_new(&o);

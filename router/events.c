@@ -1,0 +1,123 @@
+/* The service events PUB (see events.h). One scratch buffer: every event is encoded once,
+ * libzmq then copies it to each subscriber whose prefix matches. */
+#include "events.h"
+#include "ids.h"
+#include "zmqio.h"
+#include <stdlib.h>
+#include <string.h>
+
+struct events {
+    zsock_t *pub;
+    char *node;
+    mpw_t w;
+    uint64_t sent, dropped;
+};
+
+events_t *events_new(const char *endpoint, const char *node)
+{
+    events_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->node = strdup(node ? node : "");
+    self->pub = zmqio_socket(ZMQ_PUB, endpoint, true, EVENTS_HWM);
+    if (!self->node || !self->pub) {
+        events_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void events_destroy(events_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    events_t *self = *self_p;
+    zsock_destroy(&self->pub);
+    free(self->node);
+    mpw_free(&self->w);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Starts the map of an event of `type` with `pairs` fields besides type, node and ts. */
+static mpw_t *begin(events_t *self, const char *type, uint32_t pairs)
+{
+    mpw_reset(&self->w);
+    mpw_map(&self->w, pairs + 3);
+    mpw_kstr(&self->w, "type", type);
+    mpw_kstr(&self->w, "node", self->node);
+    mpw_kint(&self->w, "ts", ids_now_ms());
+    return &self->w;
+}
+
+static void emit(events_t *self, const char *type)
+{
+    mp_t v = mpw_view(&self->w);
+    if (!mp_present(v) || zmqio_send(self->pub, type, strlen(type), true) != 0 ||
+        zmqio_send_mp(self->pub, v, false) != 0)
+        self->dropped++;
+    else
+        self->sent++;
+}
+
+void events_conn(events_t *self, bool open, const char *conn, const char *user)
+{
+    if (!self)
+        return;
+    const char *type = open ? "conn:open" : "conn:close";
+    mpw_t *w = begin(self, type, 2);
+    mpw_kstr(w, "conn", conn);
+    mpw_kstr(w, "user", user);
+    emit(self, type);
+}
+
+void events_presence(events_t *self, bool join, const char *room, const char *conn,
+                     const char *user, mp_t meta)
+{
+    if (!self)
+        return;
+    const char *type = join ? "presence:join" : "presence:leave";
+    mpw_t *w = begin(self, type, join ? 4 : 3);
+    mpw_kstr(w, "room", room);
+    mpw_kstr(w, "conn", conn);
+    mpw_kstr(w, "user", user);
+    if (join) {
+        mpw_cstr(w, "meta");
+        if (mp_present(meta) && !mp_is_nil(meta))
+            mpw_raw(w, meta);
+        else
+            mpw_map(w, 0);
+    }
+    emit(self, type);
+}
+
+void events_message(events_t *self, const rt_msg_t *m)
+{
+    if (!self)
+        return;
+    uint32_t pairs = 2 + (m->room ? 1 : 0) + (m->user ? 1 : 0) + (m->to ? 1 : 0);
+    mpw_t *w = begin(self, m->type, pairs);
+    if (m->room)
+        mpw_kstr(w, "room", m->room);
+    mpw_kstr(w, "from", m->conn);
+    if (m->user)
+        mpw_kstr(w, "user", m->user);
+    if (m->to)
+        mpw_kstr(w, "to", m->to);
+    mpw_cstr(w, "payload");
+    if (mp_present(m->payload))
+        mpw_raw(w, m->payload);
+    else
+        mpw_nil(w);
+    emit(self, m->type);
+}
+
+uint64_t events_sent(const events_t *self)
+{
+    return self ? self->sent : 0;
+}
+
+uint64_t events_dropped(const events_t *self)
+{
+    return self ? self->dropped : 0;
+}

@@ -1,0 +1,31 @@
+/* The service events PUB (CONTRACT.md §3): two frames [topic = event type][msgpack map], every
+ * map carrying type, node and ts (ms since the epoch). Client messages and the lifecycle
+ * events conn:open, conn:close, presence:join, presence:leave. A subscriber on "chat:" gets
+ * every chat:* event, one on "" gets everything. Sends never block: at the high-water mark
+ * (EVENTS_HWM per subscriber) events are dropped and counted. */
+#ifndef RT_EVENTS_H
+#define RT_EVENTS_H
+
+#include "router.h"
+#include <stdint.h>
+
+#define EVENTS_HWM 100000
+
+typedef struct events events_t;
+
+/* Binds a PUB on endpoint. node is copied. NULL (logged) on failure. Caller owns. */
+events_t *events_new(const char *endpoint, const char *node);
+void events_destroy(events_t **self_p);
+
+/* {type:"conn:open"|"conn:close", conn, user (nil when anonymous), node, ts} */
+void events_conn(events_t *self, bool open, const char *conn, const char *user);
+/* {type:"presence:join", room, conn, user, meta, node, ts} / presence:leave without meta */
+void events_presence(events_t *self, bool join, const char *room, const char *conn,
+                     const char *user, mp_t meta);
+/* A client message: {type, room?, from, user?, to?, payload, node, ts} */
+void events_message(events_t *self, const rt_msg_t *m);
+
+uint64_t events_sent(const events_t *self);
+uint64_t events_dropped(const events_t *self);
+
+#endif
