@@ -259,11 +259,15 @@ static void ask_presence(op_t *op)
     }
 }
 
+/* The join op answers like room:join ({room, members}): those members are the presence
+ * list, which saves a round trip; a router that answers {} gets the presence op. */
 static void on_joined(svc_t *svc, const svc_result_t *res, void *arg)
 {
     op_t *op = arg;
     if (!res->ok)
         op_fail(op, res);
+    else if (mp_type(mp_get(res->result, "members")) == MP_ARRAY)
+        on_presence(svc, res, op);
     else
         ask_presence(op);
 }

@@ -224,6 +224,31 @@ class Gateway(Proc):
             time.sleep(0.1)
 
 
+class Signaling(Proc):
+    """rt-signaling connected to `router`'s service API and events; waits until registered."""
+
+    def __init__(self, system, router, env=None, ready=True, **flags):
+        self.router = router
+        argv = [binary("rt-signaling"),
+                "--router-api", "tcp://127.0.0.1:%d" % router.ports["api"],
+                "--router-events", "tcp://127.0.0.1:%d" % router.ports["events"]]
+        argv += flag_args(flags)
+        system.counter += 1
+        super().__init__(system, "%02d-rt-signaling" % system.counter, argv, env)
+        if ready:
+            self.wait_registered()
+
+    def wait_registered(self, timeout=None):
+        deadline = time.time() + (timeout or 10 * SLOW)
+        while "registered at" not in self.stderr():
+            if not self.alive():
+                raise AssertionError("%s exited with %s at start:\n%s" % (
+                    self.name, self.p.returncode, self.stderr()[-3000:]))
+            if time.time() > deadline:
+                raise AssertionError("%s never registered:\n%s" % (self.name, self.stderr()[-3000:]))
+            time.sleep(0.05)
+
+
 class System:
     """The processes of one test. Tests call router()/gateway(); teardown stops them all."""
 
@@ -247,6 +272,11 @@ class System:
         g = Gateway(self, router, **kw)
         self.procs.append(g)
         return g
+
+    def signaling(self, router, **kw):
+        s = Signaling(self, router, **kw)
+        self.procs.append(s)
+        return s
 
     def spawn(self, name, argv, env=None):
         p = Proc(self, name, argv, env)
