@@ -13,13 +13,13 @@
 #include "log.h"
 #include "zmqio.h"
 
-#define SVC_HEARTBEAT_MS 500     /* the contract asks for at least one per second */
-#define SVC_SILENCE_MS 3000      /* nothing from the router this long: new socket */
-#define SVC_REREGISTER_MS 500    /* at most one register in flight per this interval */
+#define SVC_HEARTBEAT_MS 500  /* the contract asks for at least one per second */
+#define SVC_SILENCE_MS 3000   /* nothing from the router this long: new socket */
+#define SVC_REREGISTER_MS 500 /* at most one register in flight per this interval */
 #define SVC_MAX_PATTERN 64
 
 typedef struct {
-    char *pattern;   /* without the trailing '*' when prefix */
+    char *pattern; /* without the trailing '*' when prefix */
     size_t len;
     bool prefix;
     svc_handler_fn *handler;
@@ -49,7 +49,7 @@ struct svc {
     pattern_t *patterns;
     size_t npatterns;
     pending_t *pending;
-    req_impl_t *open;            /* handed to handlers, not answered yet */
+    req_impl_t *open; /* handed to handlers, not answered yet */
     uint64_t next_req;
     int timeout_ms;
     bool registered;
@@ -308,9 +308,9 @@ void svc_drop(svc_request_t *req)
 /* Optional fields: NULL strings / absent values are left out, so the map size is counted. */
 typedef struct {
     const char *key;
-    const char *s;  /* string value, or */
-    mp_t v;         /* an encoded value, or */
-    int64_t i;      /* an integer when is_int */
+    const char *s; /* string value, or */
+    mp_t v;        /* an encoded value, or */
+    int64_t i;     /* an integer when is_int */
     bool is_int;
 } field_t;
 
@@ -344,30 +344,35 @@ static void add_action(svc_request_t *req, const char *op, const field_t *f, siz
 static mp_t or_nil(mp_t v)
 {
     static const uint8_t nil = 0xc0;
-    return mp_present(v) ? v : (mp_t){ &nil, 1 };
+    return mp_present(v) ? v : (mp_t){&nil, 1};
 }
 
 void svc_action_publish(svc_request_t *req, const char *room, const char *type, mp_t payload,
                         const char *except, const char *from)
 {
-    field_t f[] = {{"room", room, MP_NONE, 0, false}, {"type", type, MP_NONE, 0, false},
+    field_t f[] = {{"room", room, MP_NONE, 0, false},
+                   {"type", type, MP_NONE, 0, false},
                    {"payload", NULL, or_nil(payload), 0, false},
-                   {"except", except, MP_NONE, 0, false}, {"from", from, MP_NONE, 0, false}};
+                   {"except", except, MP_NONE, 0, false},
+                   {"from", from, MP_NONE, 0, false}};
     add_action(req, "publish", f, 5);
 }
 
 void svc_action_send(svc_request_t *req, const char *to, const char *type, mp_t payload,
                      const char *room, const char *from)
 {
-    field_t f[] = {{"to", to, MP_NONE, 0, false}, {"type", type, MP_NONE, 0, false},
+    field_t f[] = {{"to", to, MP_NONE, 0, false},
+                   {"type", type, MP_NONE, 0, false},
                    {"payload", NULL, or_nil(payload), 0, false},
-                   {"room", room, MP_NONE, 0, false}, {"from", from, MP_NONE, 0, false}};
+                   {"room", room, MP_NONE, 0, false},
+                   {"from", from, MP_NONE, 0, false}};
     add_action(req, "send", f, 5);
 }
 
 void svc_action_join(svc_request_t *req, const char *conn, const char *room, mp_t meta)
 {
-    field_t f[] = {{"conn", conn, MP_NONE, 0, false}, {"room", room, MP_NONE, 0, false},
+    field_t f[] = {{"conn", conn, MP_NONE, 0, false},
+                   {"room", room, MP_NONE, 0, false},
                    {"meta", NULL, meta, 0, false}};
     add_action(req, "join", f, 3);
 }
@@ -380,7 +385,8 @@ void svc_action_leave(svc_request_t *req, const char *conn, const char *room)
 
 void svc_action_disconnect(svc_request_t *req, const char *conn, int code, const char *reason)
 {
-    field_t f[] = {{"conn", conn, MP_NONE, 0, false}, {"code", NULL, MP_NONE, code, code != 0},
+    field_t f[] = {{"conn", conn, MP_NONE, 0, false},
+                   {"code", NULL, MP_NONE, code, code != 0},
                    {"reason", reason, MP_NONE, 0, false}};
     add_action(req, "disconnect", f, 3);
 }
@@ -428,25 +434,30 @@ int svc_call(svc_t *svc, const char *op, mp_t fields, svc_result_fn *cb, void *a
 int svc_publish(svc_t *svc, const char *room, const char *type, mp_t payload, const char *except,
                 const char *from, svc_result_fn *cb, void *arg)
 {
-    field_t f[] = {{"room", room, MP_NONE, 0, false}, {"type", type, MP_NONE, 0, false},
+    field_t f[] = {{"room", room, MP_NONE, 0, false},
+                   {"type", type, MP_NONE, 0, false},
                    {"payload", NULL, or_nil(payload), 0, false},
-                   {"except", except, MP_NONE, 0, false}, {"from", from, MP_NONE, 0, false}};
+                   {"except", except, MP_NONE, 0, false},
+                   {"from", from, MP_NONE, 0, false}};
     return call_fields(svc, "publish", f, 5, MP_NONE, cb, arg);
 }
 
 int svc_send(svc_t *svc, const char *to, const char *type, mp_t payload, const char *room,
              const char *from, svc_result_fn *cb, void *arg)
 {
-    field_t f[] = {{"to", to, MP_NONE, 0, false}, {"type", type, MP_NONE, 0, false},
+    field_t f[] = {{"to", to, MP_NONE, 0, false},
+                   {"type", type, MP_NONE, 0, false},
                    {"payload", NULL, or_nil(payload), 0, false},
-                   {"room", room, MP_NONE, 0, false}, {"from", from, MP_NONE, 0, false}};
+                   {"room", room, MP_NONE, 0, false},
+                   {"from", from, MP_NONE, 0, false}};
     return call_fields(svc, "send", f, 5, MP_NONE, cb, arg);
 }
 
 int svc_join(svc_t *svc, const char *conn, const char *room, mp_t meta, svc_result_fn *cb,
              void *arg)
 {
-    field_t f[] = {{"conn", conn, MP_NONE, 0, false}, {"room", room, MP_NONE, 0, false},
+    field_t f[] = {{"conn", conn, MP_NONE, 0, false},
+                   {"room", room, MP_NONE, 0, false},
                    {"meta", NULL, meta, 0, false}};
     return call_fields(svc, "join", f, 3, MP_NONE, cb, arg);
 }
@@ -460,7 +471,8 @@ int svc_leave(svc_t *svc, const char *conn, const char *room, svc_result_fn *cb,
 int svc_disconnect(svc_t *svc, const char *conn, int code, const char *reason, svc_result_fn *cb,
                    void *arg)
 {
-    field_t f[] = {{"conn", conn, MP_NONE, 0, false}, {"code", NULL, MP_NONE, code, code != 0},
+    field_t f[] = {{"conn", conn, MP_NONE, 0, false},
+                   {"code", NULL, MP_NONE, code, code != 0},
                    {"reason", reason, MP_NONE, 0, false}};
     return call_fields(svc, "disconnect", f, 3, MP_NONE, cb, arg);
 }
@@ -569,7 +581,7 @@ static void on_handle(svc_t *svc, mp_t m)
         return;
     }
     memcpy(r->payload_buf, payload.p, payload.n);
-    q->payload = (mp_t){ r->payload_buf, payload.n };
+    q->payload = (mp_t){r->payload_buf, payload.n};
     const pattern_t *p = find_pattern(svc, q->type);
     if (!p) {
         svc_error(q, "unknown_type", "no handler for this type");

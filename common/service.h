@@ -28,9 +28,9 @@
 #ifndef RT_SERVICE_H
 #define RT_SERVICE_H
 
+#include "envelope.h"
 #include <stdbool.h>
 #include <stdint.h>
-#include "envelope.h"
 
 typedef struct svc svc_t;
 
@@ -38,7 +38,7 @@ typedef struct svc svc_t;
  * owned by the request (NULL when absent); payload is an owned copy (nil when absent). */
 typedef struct svc_request {
     const char *type, *room, *from, *user, *to, *node, *token;
-    bool has_id;   /* the client asked for an ack (`id`) */
+    bool has_id; /* the client asked for an ack (`id`) */
     int64_t id;
     mp_t payload;
     svc_t *svc;
@@ -50,10 +50,10 @@ typedef void(svc_handler_fn)(svc_request_t *req, void *arg);
 /* The outcome of a standalone operation. Views are valid during the callback only. */
 typedef struct {
     bool ok;
-    mp_t result;          /* ok: the router's `result` (MP_NONE when absent) */
-    const char *code;     /* !ok: error code ("peer_not_found", "timeout", ...) */
-    const char *message;  /* !ok: error message */
-    bool local;           /* !ok: produced here (no answer in time), not by the router */
+    mp_t result;         /* ok: the router's `result` (MP_NONE when absent) */
+    const char *code;    /* !ok: error code ("peer_not_found", "timeout", ...) */
+    const char *message; /* !ok: error message */
+    bool local;          /* !ok: produced here (no answer in time), not by the router */
 } svc_result_t;
 
 typedef void(svc_result_fn)(svc_t *svc, const svc_result_t *res, void *arg);

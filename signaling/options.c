@@ -40,8 +40,7 @@ static int check_turn(const char *value, char *why, size_t whylen)
 static const cfg_option_t table[] = {
     {"router-api", CFG_STR, "tcp://127.0.0.1:5557", 0, -1, offsetof(sig_opts_t, router_api),
      "the router's service API endpoint (ZeroMQ ROUTER)", cfg_check_endpoint},
-    {"router-events", CFG_STR, "tcp://127.0.0.1:5558", 0, -1,
-     offsetof(sig_opts_t, router_events),
+    {"router-events", CFG_STR, "tcp://127.0.0.1:5558", 0, -1, offsetof(sig_opts_t, router_events),
      "the router's service events endpoint (checked; reserved: membership comes from the "
      "presence op)",
      cfg_check_endpoint},

@@ -2,20 +2,20 @@
 #ifndef RT_SIG_OPTIONS_H
 #define RT_SIG_OPTIONS_H
 
-#include <stdbool.h>
 #include "config.h"
+#include <stdbool.h>
 
 typedef struct {
-    char *router_api;       /* the router's service API (DEALER connects) */
-    char *router_events;    /* the router's event PUB (not used yet: see options.c) */
-    bool auto_join_rooms;   /* offer/answer/candidate/bye join the sender to `room` first */
-    char *stun;             /* comma-separated stun:/stuns: URIs */
-    char *turn_uri;         /* comma-separated turn:/turns: URIs */
-    char *turn_secret;      /* TURN REST-API shared secret (coturn --static-auth-secret) */
-    long long turn_ttl;     /* seconds a TURN credential is valid */
-    long long rate_limit;   /* webrtc:* messages per second per connection (0 = off) */
+    char *router_api;     /* the router's service API (DEALER connects) */
+    char *router_events;  /* the router's event PUB (not used yet: see options.c) */
+    bool auto_join_rooms; /* offer/answer/candidate/bye join the sender to `room` first */
+    char *stun;           /* comma-separated stun:/stuns: URIs */
+    char *turn_uri;       /* comma-separated turn:/turns: URIs */
+    char *turn_secret;    /* TURN REST-API shared secret (coturn --static-auth-secret) */
+    long long turn_ttl;   /* seconds a TURN credential is valid */
+    long long rate_limit; /* webrtc:* messages per second per connection (0 = off) */
     long long rate_burst;
-    long long api_timeout;  /* ms this service waits for the router's answers */
+    long long api_timeout; /* ms this service waits for the router's answers */
     int log_level;
 } sig_opts_t;
 

@@ -32,8 +32,8 @@ struct signaling {
     list_t stun, turn;
     char *turn_secret;
     int64_t turn_ttl;
-    double rate, burst;   /* rate 0 = off */
-    zhashx_t *buckets;    /* conn id -> bucket_t */
+    double rate, burst; /* rate 0 = off */
+    zhashx_t *buckets;  /* conn id -> bucket_t */
     int64_t next_sweep;
 };
 

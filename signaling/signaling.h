@@ -5,9 +5,9 @@
 #ifndef RT_SIGNALING_H
 #define RT_SIGNALING_H
 
-#include <stdint.h>
 #include "envelope.h"
 #include "options.h"
+#include <stdint.h>
 
 typedef struct signaling signaling_t;
 

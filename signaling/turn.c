@@ -15,8 +15,8 @@ int turn_credential(const char *secret, const char *conn, int64_t expiry, char *
         return -1;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)username,
-              (size_t)n, md, &mdlen) ||
+    if (!HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)username, (size_t)n,
+              md, &mdlen) ||
         mdlen != 20)
         return -1;
     EVP_EncodeBlock((unsigned char *)credential, md, (int)mdlen); /* 28 chars + NUL */

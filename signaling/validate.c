@@ -6,8 +6,8 @@
 
 sig_kind_t validate_kind(const char *type)
 {
-    static const char *names[] = {"webrtc:offer", "webrtc:answer", "webrtc:candidate",
-                                  "webrtc:bye", "webrtc:join"};
+    static const char *names[] = {"webrtc:offer", "webrtc:answer", "webrtc:candidate", "webrtc:bye",
+                                  "webrtc:join"};
     for (int i = 0; type && i < SIG_UNKNOWN; i++)
         if (strcmp(type, names[i]) == 0)
             return (sig_kind_t)i;

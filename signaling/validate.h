@@ -2,15 +2,13 @@
 #ifndef RT_SIG_VALIDATE_H
 #define RT_SIG_VALIDATE_H
 
-#include <stddef.h>
 #include "envelope.h"
+#include <stddef.h>
 
 #define SIG_SDP_MAX (64u * 1024u)      /* bytes of an offer/answer `sdp` */
 #define SIG_CANDIDATE_MAX (2u * 1024u) /* bytes of a candidate's `candidate` */
 
-typedef enum {
-    SIG_OFFER, SIG_ANSWER, SIG_CANDIDATE, SIG_BYE, SIG_JOIN, SIG_UNKNOWN
-} sig_kind_t;
+typedef enum { SIG_OFFER, SIG_ANSWER, SIG_CANDIDATE, SIG_BYE, SIG_JOIN, SIG_UNKNOWN } sig_kind_t;
 
 /* "webrtc:offer" -> SIG_OFFER, ...; SIG_UNKNOWN for anything else. */
 sig_kind_t validate_kind(const char *type);

@@ -111,10 +111,10 @@ static bool parse_int(const char *s, long *out)
 static int build(const char *cmd, int n, char **a, const char *room, mpw_t *w, const char **op)
 {
     *op = cmd;
-#define NEED(lo, hi)                                                                    \
-    do {                                                                                \
-        if (n < (lo) || n > (hi))                                                       \
-            return usage_error("%s: wrong number of arguments", cmd);                   \
+#define NEED(lo, hi)                                                                               \
+    do {                                                                                           \
+        if (n < (lo) || n > (hi))                                                                  \
+            return usage_error("%s: wrong number of arguments", cmd);                              \
     } while (0)
     if (room && strcmp(cmd, "send") != 0)
         return usage_error("--room applies to send only, not %s", cmd);
@@ -148,8 +148,8 @@ static int build(const char *cmd, int n, char **a, const char *room, mpw_t *w, c
     if (strcmp(cmd, "disconnect") == 0) {
         NEED(1, 3);
         long code = 0;
-        if (n >= 2 && (!parse_int(a[1], &code) ||
-                       !(code == 1000 || (code >= 4000 && code <= 4999))))
+        if (n >= 2 &&
+            (!parse_int(a[1], &code) || !(code == 1000 || (code >= 4000 && code <= 4999))))
             return usage_error("disconnect: CODE must be 1000 or 4000-4999, not '%s'", a[1]);
         mpw_map(w, (uint32_t)n);
         mpw_kstr(w, "conn", a[0]);

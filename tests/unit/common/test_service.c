@@ -16,9 +16,9 @@
 typedef struct {
     zsock_t *router;
     svc_t *svc;
-    zframe_t *peer;  /* identity of the service's DEALER, from the last message */
-    zmsg_t *last;    /* the last message received (kept so that views stay valid) */
-    mp_t m;          /* its body */
+    zframe_t *peer; /* identity of the service's DEALER, from the last message */
+    zmsg_t *last;   /* the last message received (kept so that views stay valid) */
+    mp_t m;         /* its body */
 } fake_t;
 
 static int ep_counter;

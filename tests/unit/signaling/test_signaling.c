@@ -200,11 +200,13 @@ static void test_bad_requests(void **state)
 {
     fake_t *f = start(false, 0);
     registered(f);
-    handle(f, "b1", "webrtc:offer", ",\"to\":\"n1:bob\",\"payload\":{\"type\":\"offer\","
-                                    "\"sdp\":\"\"}");
+    handle(f, "b1", "webrtc:offer",
+           ",\"to\":\"n1:bob\",\"payload\":{\"type\":\"offer\","
+           "\"sdp\":\"\"}");
     expect_error(f, "bad_request"); /* no room */
-    handle(f, "b2", "webrtc:offer", ",\"room\":\"call\",\"payload\":{\"type\":\"offer\","
-                                    "\"sdp\":\"\"}");
+    handle(f, "b2", "webrtc:offer",
+           ",\"room\":\"call\",\"payload\":{\"type\":\"offer\","
+           "\"sdp\":\"\"}");
     expect_error(f, "bad_request"); /* no to */
     handle(f, "b3", "webrtc:answer", ",\"room\":\"call\",\"to\":\"n1:bob\",\"payload\":{}");
     expect_error(f, "bad_request");
@@ -300,9 +302,8 @@ static void test_join_ack(void **state)
     assert_string_equal(strchr(user, ':') + 1, "n1:alice");
     assert_int_equal(mp_strcpy(mp_get(v, "credential"), cred, sizeof cred), 0);
     char u2[128];
-    assert_int_equal(turn_credential("s3cret", "n1:alice", expiry, u2, sizeof u2, want,
-                                     sizeof want),
-                     0);
+    assert_int_equal(
+        turn_credential("s3cret", "n1:alice", expiry, u2, sizeof u2, want, sizeof want), 0);
     assert_string_equal(cred, want);
     stop(f);
 }
@@ -324,23 +325,37 @@ static void test_join_ack_alone(void **state)
     buf_t out = BUF_INIT;
     assert_int_equal(jsonb_from_mp(mpw_view(&w), &out), 0);
     buf_putc(&out, '\0');
-    assert_string_equal(out.data, "{\"room\":\"solo\",\"peers\":[],\"iceServers\":[],\"polite\":{}}");
+    assert_string_equal(out.data,
+                        "{\"room\":\"solo\",\"peers\":[],\"iceServers\":[],\"polite\":{}}");
     buf_free(&out);
     mpw_free(&w);
     mpw_free(&members);
     stop(f);
 }
 
+/* A join op that answers like room:join ({room, members}) saves the presence op. */
+static void test_join_result_members(void **state)
+{
+    fake_t *f = start(false, 0);
+    registered(f);
+    handle(f, "j2", "webrtc:join", ",\"room\":\"call\"");
+    mp_t m = fake_recv(f);
+    assert_true(mp_str_eq(mp_get(m, "op"), "join"));
+    reply_ok(f, m, MEMBERS);
+    m = fake_recv(f); /* no presence op in between */
+    assert_true(mp_str_eq(mp_get(m, "op"), "handled"));
+    assert_int_equal(mp_count(mp_get(mp_get(m, "reply"), "peers")), 1);
+    stop(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_relay),
-        cmocka_unit_test(test_membership_errors),
-        cmocka_unit_test(test_bad_requests),
-        cmocka_unit_test(test_rate_limit),
-        cmocka_unit_test(test_auto_join),
-        cmocka_unit_test(test_join_ack),
+        cmocka_unit_test(test_relay),          cmocka_unit_test(test_membership_errors),
+        cmocka_unit_test(test_bad_requests),   cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_auto_join),      cmocka_unit_test(test_join_ack),
         cmocka_unit_test(test_join_ack_alone),
+        cmocka_unit_test(test_join_result_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,15 +15,13 @@
 static void test_credential_vector(void **state)
 {
     char user[128], cred[64];
-    assert_int_equal(turn_credential("s3cret", "n1:abc", 1700000000, user, sizeof user, cred,
-                                     sizeof cred),
-                     0);
+    assert_int_equal(
+        turn_credential("s3cret", "n1:abc", 1700000000, user, sizeof user, cred, sizeof cred), 0);
     assert_string_equal(user, "1700000000:n1:abc");
     assert_string_equal(cred, "d5eeuzUsPnj1pshIe3e8va2J9eg=");
     /* another expiry, another credential */
-    assert_int_equal(turn_credential("s3cret", "n1:abc", 1700086400, user, sizeof user, cred,
-                                     sizeof cred),
-                     0);
+    assert_int_equal(
+        turn_credential("s3cret", "n1:abc", 1700086400, user, sizeof user, cred, sizeof cred), 0);
     assert_string_equal(user, "1700086400:n1:abc");
     assert_string_equal(cred, "dPrr4gWWUTChH0dGltdltA8K0Cw=");
 }
@@ -31,13 +29,11 @@ static void test_credential_vector(void **state)
 static void test_credential_buffers(void **state)
 {
     char user[8], cred[64], small[16];
-    assert_int_equal(turn_credential("s", "n1:abc", 1700000000, user, sizeof user, cred,
-                                     sizeof cred),
-                     -1);
+    assert_int_equal(
+        turn_credential("s", "n1:abc", 1700000000, user, sizeof user, cred, sizeof cred), -1);
     char big[64];
-    assert_int_equal(turn_credential("s", "n1:abc", 1700000000, big, sizeof big, small,
-                                     sizeof small),
-                     -1);
+    assert_int_equal(
+        turn_credential("s", "n1:abc", 1700000000, big, sizeof big, small, sizeof small), -1);
 }
 
 static void test_polite_symmetry(void **state)
@@ -48,7 +44,7 @@ static void test_polite_symmetry(void **state)
         for (size_t j = 0; j < n; j++)
             if (i != j) /* exactly one side of every pair is polite */
                 assert_true(turn_polite(ids[i], ids[j]) != turn_polite(ids[j], ids[i]));
-    assert_true(turn_polite("n1:b", "n1:a"));  /* the greater id is polite */
+    assert_true(turn_polite("n1:b", "n1:a")); /* the greater id is polite */
     assert_false(turn_polite("n1:a", "n1:b"));
 }
 

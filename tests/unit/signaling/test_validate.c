@@ -112,12 +112,10 @@ static void test_candidate_shapes(void **state)
     assert_int_equal(check_json(SIG_CANDIDATE, "{}"), -1);
     assert_int_equal(check_json(SIG_CANDIDATE, "{\"candidate\":1}"), -1);
     assert_int_equal(check_json(SIG_CANDIDATE, "{\"candidate\":\"\",\"sdpMid\":1}"), -1);
-    assert_int_equal(check_json(SIG_CANDIDATE, "{\"candidate\":\"\",\"sdpMLineIndex\":\"0\"}"),
-                     -1);
+    assert_int_equal(check_json(SIG_CANDIDATE, "{\"candidate\":\"\",\"sdpMLineIndex\":\"0\"}"), -1);
     assert_int_equal(check_json(SIG_CANDIDATE, "{\"candidate\":\"\",\"sdpMLineIndex\":-1}"), -1);
     assert_int_equal(check_json(SIG_CANDIDATE, "{\"candidate\":\"\",\"sdpMLineIndex\":1.5}"), -1);
-    assert_int_equal(check_json(SIG_CANDIDATE, "{\"candidate\":\"\",\"usernameFragment\":[]}"),
-                     -1);
+    assert_int_equal(check_json(SIG_CANDIDATE, "{\"candidate\":\"\",\"usernameFragment\":[]}"), -1);
     assert_int_equal(check_json(SIG_CANDIDATE, "\"candidate:1\""), -1);
     assert_int_equal(check_json(SIG_CANDIDATE, "7"), -1);
 }
