@@ -97,6 +97,24 @@ def test_two_browsers_open_a_data_channel_through_rt_signaling(rt):
         wait_until(lambda: "pong from b" in texts(a.execute_script(STATE), idb), 10, "pong at a")
         wait_until(lambda: "ping from a" in texts(b.execute_script(STATE), ida), 10, "ping at b")
 
+        # glare: both sides add a video track at the same instant, so both offer at once; the
+        # polite side yields, and both end up receiving the other's video on the same connection
+        at = int(time.time() * 1000) + 500
+        offers = (a.execute_script("return t.offers"), b.execute_script("return t.offers"))
+        a.execute_script("t.videoAt(arguments[0])", at)
+        b.execute_script("t.videoAt(arguments[0])", at)
+        wait_until(lambda: [idb, "video"] in a.execute_script("return t.tracks"), 15, "video at a")
+        wait_until(lambda: [ida, "video"] in b.execute_script("return t.tracks"), 15, "video at b")
+        sa, sb = a.execute_script(STATE), b.execute_script(STATE)
+        assert sa["states"].get(idb) == "connected" and sb["states"].get(ida) == "connected"
+        assert a.execute_script("return t.offers") > offers[0] and \
+            b.execute_script("return t.offers") > offers[1], "both sides should have offered"
+        # (t.signaling has each side's signalingState history: in a glare the polite side shows
+        # have-local-offer -> stable (rollback) -> have-remote-offer; timing decides whether the
+        # offers really cross, so it is not asserted)
+        assert a.execute_script("return t.send('after glare')") >= 1
+        wait_until(lambda: "after glare" in texts(b.execute_script(STATE), ida), 10, "after glare")
+
         # leave() says webrtc:bye: the other side drops that peer
         a.execute_script("t.call.leave()")
         wait_until(lambda: [ida, "bye"] in b.execute_script(STATE)["left"], 10, "bye at b")
