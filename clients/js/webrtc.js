@@ -2,7 +2,7 @@
  * a Realtime client (realtime.js) and rt-signaling (docs/signaling.md). No dependencies.
  *
  * Classic script:  <script src="realtime.js"></script><script src="webrtc.js"></script>  (window.RealtimeCall)
- * ES module:       import './webrtc.js'; const RealtimeCall = globalThis.RealtimeCall;
+ * ES module:       import RealtimeCall from './webrtc.esm.js'  (a small wrapper around this file)
  * CommonJS:        const RealtimeCall = require('./webrtc.js')
  *
  *   const call = new RealtimeCall(rt, 'lobby', {

@@ -206,3 +206,33 @@ def test_chat_video_call_with_and_without_a_camera(rt):
         for d in drivers:
             d.quit()
             shutil.rmtree(d._rt_profile, ignore_errors=True)
+
+
+def test_webrtc_js_as_es_module(rt, tmp_path):
+    www = tmp_path / "www"
+    www.mkdir()
+    for f in ("realtime.js", "realtime.esm.js", "webrtc.js", "webrtc.esm.js"):
+        os.symlink(os.path.join(SOURCE_DIR, "clients", "js", f), str(www / f))
+    (www / "index.html").write_text("""<!doctype html><script type="module">
+import Realtime from './realtime.esm.js';
+import RealtimeCall from './webrtc.esm.js';
+const rt = new Realtime();
+rt.on('welcome', async () => {
+  try {
+    const ack = await new RealtimeCall(rt, 'esm-call').join();
+    window.result = {id: rt.id, ack};
+  } catch (e) { window.result = {error: String(e.code || e)}; }
+});
+</script>""")
+    r = rt.router()
+    g = rt.gateway(r, static=str(www))
+    start_signaling(rt, r)
+    asyncio.run(until_signaling(g.url))
+    d = browser()
+    try:
+        d.get("http://127.0.0.1:%d/index.html" % g.port)
+        res = wait_until(lambda: d.execute_script("return window.result"), 10, "module result")
+        assert res.get("ack") == {"room": "esm-call", "peers": [], "iceServers": [], "polite": {}}, res
+    finally:
+        d.quit()
+        shutil.rmtree(d._rt_profile, ignore_errors=True)
