@@ -53,6 +53,7 @@ struct svc {
     uint64_t next_req;
     int timeout_ms;
     bool registered;
+    bool refused; /* the router refused the registration: no automatic retries */
     int64_t last_register, last_heard, next_heartbeat;
     bool stop;
     mpw_t w;
@@ -86,7 +87,9 @@ static void on_registered(svc_t *svc, const svc_result_t *res, void *arg)
             rt_info("service %s: registered at %s", svc->name, svc->endpoint);
         svc->registered = true;
     } else if (!res->local) {
+        /* A refusal (forbidden pattern) does not heal by retrying: stop until svc_on. */
         rt_error("service %s: register refused: %s: %s", svc->name, res->code, res->message);
+        svc->refused = true;
     }
 }
 
@@ -245,6 +248,7 @@ int svc_on(svc_t *svc, const char *pattern, svc_handler_fn *handler, void *arg)
     p->arg = arg;
     svc->npatterns++;
     svc->registered = false;
+    svc->refused = false;
     send_register(svc);
     return 0;
 }
@@ -605,7 +609,8 @@ static void on_message(svc_t *svc, zmsg_t *msg)
         on_handle(svc, m);
     } else if (mp_str_eq(op, "heartbeat")) {
         bool reg = true;
-        if (mp_bool(mp_get(m, "registered"), &reg) == 0 && !reg && svc->npatterns > 0) {
+        if (mp_bool(mp_get(m, "registered"), &reg) == 0 && !reg && svc->npatterns > 0 &&
+            !svc->refused) {
             if (svc->registered)
                 rt_warn("service %s: the router forgot us (restart?): registering again",
                         svc->name);

@@ -70,7 +70,8 @@ void svc_set_timeout(svc_t *svc, int ms);
 
 /* Handle client messages whose type matches `pattern` (exact, or a prefix ending in '*').
  * The most specific pattern wins (exact, then the longest prefix). Sends `register` with every
- * pattern so far. Returns 0, or -1 on a bad pattern / no memory. */
+ * pattern so far. Returns 0, or -1 on a bad pattern / no memory. A registration the router
+ * refuses (e.g. `forbidden` for a reserved namespace) is logged and not retried. */
 int svc_on(svc_t *svc, const char *pattern, svc_handler_fn *handler, void *arg);
 /* True once the router has accepted the latest registration. */
 bool svc_registered(const svc_t *svc);

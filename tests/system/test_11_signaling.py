@@ -304,6 +304,37 @@ def test_no_signaling_unavailable(cluster):
     asyncio.run(main())
 
 
+def test_router_restart_reregisters(rt):
+    """After a router restart (registered:false to the heartbeat) rt-signaling registers again
+    and serves webrtc:* without being restarted itself."""
+    r = rt.router()
+    g = rt.gateway(r)
+    s = rt.signaling(r)
+
+    async def main():
+        a, b = await clients(g.url, 2)
+        await a.ok("webrtc:join", room="rs")
+        await b.ok("webrtc:join", room="rs")
+        await asyncio.to_thread(r.kill)
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(rt.restart_router, r)
+        t0 = time.monotonic()
+        while True:         # until the gateway re-registered a, b and the service is back
+            try:
+                x = await a.request("webrtc:offer", timeout=2, room="rs", to=b.id,
+                                    payload=OFFER)
+            except AssertionError:
+                x = None
+            if x and x["type"] == "ack":
+                break
+            assert time.monotonic() - t0 < 15 * SLOW, "not served after the restart: %r" % x
+            await asyncio.sleep(0.2)
+        assert (await b.expect_event("webrtc:offer"))["from"] == a.id
+        assert s.alive()
+        await close_all([a, b])
+    asyncio.run(main())
+
+
 def test_signaling_bad_flags(rt):
     import subprocess
     from rt import binary

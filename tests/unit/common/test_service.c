@@ -149,6 +149,36 @@ static void test_register(void **state)
     register_ok(f);
 }
 
+/* A refused registration is not retried on registered:false (it would be refused again). */
+static void test_register_refused(void **state)
+{
+    fake_t *f = *state;
+    assert_int_equal(svc_on(f->svc, "room:*", on_any, NULL), 0);
+    mp_t m = fake_expect(f, "register", 1000);
+    mpw_t w = MPW_INIT;
+    mpw_map(&w, 4);
+    mpw_kstr(&w, "op", "reply");
+    mpw_cstr(&w, "req");
+    mpw_uint(&w, req_of(m));
+    mpw_cstr(&w, "ok");
+    mpw_bool(&w, false);
+    mpw_cstr(&w, "error");
+    mpw_map(&w, 2);
+    mpw_kstr(&w, "code", "forbidden");
+    mpw_kstr(&w, "message", "reserved namespace");
+    fake_send(f, &w);
+    for (int i = 0; i < 3; i++) {
+        m = fake_recv(f, 1100);
+        assert_true(mp_str_eq(mp_get(m, "op"), "heartbeat"));
+        mpw_map(&w, 2);
+        mpw_kstr(&w, "op", "heartbeat");
+        mpw_cstr(&w, "registered");
+        mpw_bool(&w, false);
+        fake_send(f, &w);
+    }
+    assert_false(svc_registered(f->svc));
+}
+
 /* Heartbeats at least every second; registered:false -> register again. */
 static void test_heartbeat_reregister(void **state)
 {
@@ -414,6 +444,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_register, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_reregister, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silence_reconnects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handle_reply_actions, setup, teardown),
