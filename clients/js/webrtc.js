@@ -113,7 +113,9 @@
     async _negotiate() {
       try {
         await this._known;      // our own offers wait until we know which side we are
-        if (this.closed) return;
+        // Meanwhile an offer may have arrived: no offer of ours now (setLocalDescription() would
+        // make an answer); negotiationneeded fires again once stable if still needed.
+        if (this.closed || this.pc.signalingState !== 'stable') return;
         this.makingOffer = true;
         await this.pc.setLocalDescription();
         this.offerSentAt = Date.now();
@@ -121,7 +123,8 @@
         clearTimeout(this._staleTimer);
         this._staleTimer = setTimeout(() => {
           var ignored = this._ignored;
-          if (ignored && !this.closed && this.pc.signalingState === 'have-local-offer') {
+          if (ignored && !this.closed && this.pc.signalingState === 'have-local-offer' &&
+              !this.pc.remoteDescription) {
             this.call._fresh(this.id).onDescription(ignored);
           }
         }, STALE_OFFER_MS);
