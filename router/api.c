@@ -469,7 +469,7 @@ bool api_route(api_t *self, const rt_msg_t *m, rt_err_t *err)
 
     mpw_t *w = &self->w;
     mpw_reset(w);
-    mpw_map(w, 5 + (m->room ? 1 : 0) + (m->user ? 1 : 0) + (m->to ? 1 : 0) + (m->id ? 1 : 0));
+    mpw_map(w, 6 + (m->room ? 1 : 0) + (m->user ? 1 : 0) + (m->to ? 1 : 0) + (m->id ? 1 : 0));
     mpw_kstr(w, "op", "handle");
     mpw_kstr(w, "token", p->token);
     mpw_kstr(w, "type", m->type);
