@@ -41,10 +41,14 @@
   // An offer of ours that got no answer for this long is stale: the peer was not in the call yet
   // when it was sent (webrtc:join lists every member of the room, in a call or not), so nobody
   // will ever answer it. The peer's own offer then wins even when we are the impolite side — at
-  // once when it arrives after that time, or when that time is up if it arrived before — and it
-  // goes to a fresh RTCPeerConnection (the peer never saw anything of the old one; Chromium
-  // cannot always roll back a first offer that created the SCTP transport).
+  // once when it arrives after that time, or when that time is up if it arrived before.
   // (A real glare is two offers crossing within one round trip, far below this.)
+  //
+  // Whenever our side yields before any answer was exchanged (polite in a first-offer glare, or
+  // a stale offer), the peer's offer goes to a fresh RTCPeerConnection instead of a rollback:
+  // the peer has seen nothing of the old one that it will use, and Chromium fails to answer
+  // ("Failed to start SCTP transport") after rolling back a first offer that carried a data
+  // channel. Later glares (renegotiation) use the standard implicit rollback.
   var STALE_OFFER_MS = 1500;
 
   function noop() {}
@@ -142,7 +146,12 @@
       var collision = desc.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
       var stale = collision && !this.makingOffer && pc.signalingState === 'have-local-offer' &&
         Date.now() - this.offerSentAt > STALE_OFFER_MS;
-      if (stale && !this.polite && !this.pc.remoteDescription) return this.call._fresh(this.id).onDescription(desc);
+      // A collision before the first answer: the side that yields (polite, or holding a stale
+      // offer) takes the peer's offer on a fresh connection instead of rolling back (see
+      // STALE_OFFER_MS); the other side ignores the offer as usual.
+      if (collision && !pc.remoteDescription && (this.polite || stale)) {
+        return this.call._fresh(this.id).onDescription(desc);
+      }
       this.ignoreOffer = !this.polite && collision && !stale;
       if (this.ignoreOffer) {
         this._ignored = desc;
@@ -159,7 +168,7 @@
         }
         var queued = this._pendingCandidates;
         this._pendingCandidates = [];
-        for (var i = 0; i < queued.length; i++) await this._addCandidate(queued[i]);
+        for (var i = 0; i < queued.length; i++) await this._addCandidate(queued[i], true);
       } catch (err) {
         this.call._cb.onError(err, this.id);
       }
@@ -171,14 +180,16 @@
         this._pendingCandidates.push(cand);
         return;
       }
-      await this._addCandidate(cand);
+      await this._addCandidate(cand, false);
     }
 
-    async _addCandidate(cand) {
+    /** queued: it arrived before any remote description, so it may belong to an offer of the
+     * peer's that we ignored, or to a connection the peer abandoned: its failure is expected. */
+    async _addCandidate(cand, queued) {
       try {
         await this.pc.addIceCandidate(cand || undefined);
       } catch (err) {
-        if (!this.ignoreOffer) this.call._cb.onError(err, this.id);   // candidates of an ignored offer fail
+        if (!this.ignoreOffer && !queued) this.call._cb.onError(err, this.id);
       }
     }
 
