@@ -3,8 +3,8 @@
 #include "router.h"
 #include <stddef.h>
 
-/* Options that later issues serve (service API, events, mesh) are parsed and validated now so
- * that deployments can set them; nothing binds them yet. */
+/* The mesh options (issue 4) are parsed and validated now so that deployments can set them;
+ * nothing binds them yet. */
 static const cfg_option_t table[] = {
     {"node-id", CFG_STR, NULL, 0, -1, offsetof(router_opts_t, node_id),
      "node id in connection ids and events (default: random)", NULL},
