@@ -54,6 +54,7 @@ struct svc {
     int timeout_ms;
     bool registered;
     bool refused; /* the router refused the registration: no automatic retries */
+    bool silent;  /* reconnecting after a silence, warned once */
     int64_t last_register, last_heard, next_heartbeat;
     bool stop;
     mpw_t w;
@@ -652,8 +653,13 @@ static void run_timers(svc_t *svc)
     if (svc->npatterns == 0)
         return;
     if (now - svc->last_heard >= SVC_SILENCE_MS) {
-        rt_warn("service %s: nothing from the router for %d ms: reconnecting", svc->name,
-                SVC_SILENCE_MS);
+        /* Warn once per outage; while the router stays away, retry quietly. */
+        if (!svc->silent)
+            rt_warn("service %s: nothing from the router for %d ms: reconnecting", svc->name,
+                    SVC_SILENCE_MS);
+        else
+            rt_debug("service %s: still nothing from the router: reconnecting", svc->name);
+        svc->silent = true;
         if (connect_socket(svc) == 0) {
             svc->registered = false;
             send_register(svc);
@@ -710,6 +716,7 @@ int svc_poll(svc_t *svc, int timeout_ms)
     /* Bounded so that timers run even under a flood. */
     while (handled < 1000 && (msg = zmqio_recv(svc->sock)) != NULL) {
         svc->last_heard = ids_mono_ms();
+        svc->silent = false;
         on_message(svc, msg);
         zmsg_destroy(&msg);
         handled++;

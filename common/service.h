@@ -62,7 +62,8 @@ typedef void(svc_result_fn)(svc_t *svc, const svc_result_t *res, void *arg);
  * Returns NULL on failure. Caller owns: svc_destroy. */
 svc_t *svc_new(const char *api_endpoint, const char *name);
 /* Frees everything, unanswered requests included (their clients then get the router's timeout);
- * pending callbacks are not called. Safe twice, NULLs *self_p. */
+ * pending callbacks are not called. Safe twice, NULLs *self_p. Requests a handler never answers
+ * live until here: there is no expiry (the handler may still hold them). */
 void svc_destroy(svc_t **self_p);
 
 /* Timeout of standalone operations in ms (default 5000). */
@@ -109,12 +110,14 @@ int svc_presence(svc_t *svc, const char *room, svc_result_fn *cb, void *arg);
 int svc_call(svc_t *svc, const char *op, mp_t fields, svc_result_fn *cb, void *arg);
 
 /* ---- running ---- */
-/* The ZMQ_FD of the current socket (edge-triggered, see ENVIRONMENT.md); it changes after a
- * reconnect, so call svc_poll(svc, 0) whenever it is readable and re-read it afterwards. */
+/* The ZMQ_FD of the current socket (edge-triggered, see ENVIRONMENT.md): when it is readable,
+ * call svc_poll(svc, 0) until it returns 0, then re-read svc_fd (a reconnect changes it). An
+ * outside loop must also call svc_poll at least every 500 ms for the timers (heartbeats,
+ * timeouts). */
 int svc_fd(const svc_t *svc);
 /* Waits up to timeout_ms (-1: until something happens, at most until the next timer) for
- * router messages, handles them and runs the timers. Returns the number of messages handled,
- * or -1 when interrupted by a signal. */
+ * router messages, handles up to 1000 of them and runs the timers. Returns the number of
+ * messages handled, or -1 when interrupted by a signal. */
 int svc_poll(svc_t *svc, int timeout_ms);
 /* svc_poll until SIGINT/SIGTERM (handlers installed here) or svc_stop. Returns 0. */
 int svc_run(svc_t *svc);

@@ -314,8 +314,9 @@ static void on_webrtc(svc_request_t *req, void *arg)
     op->req = req;
     op->kind = kind;
     if (kind == SIG_JOIN || sig->auto_join) {
-        /* webrtc:join's payload, when an object, is the member meta (as room:join's). */
-        mp_t meta = kind == SIG_JOIN && mp_type(req->payload) == MP_MAP ? req->payload : MP_NONE;
+        /* webrtc:join's payload is the member meta, as room:join's: the router checks it (an
+         * object of at most 1 KiB, else bad_request); null means none. */
+        mp_t meta = kind == SIG_JOIN && !mp_is_nil(req->payload) ? req->payload : MP_NONE;
         if (svc_join(sig->svc, req->from, req->room, meta, on_joined, op) != 0) {
             svc_error(req, "internal", "cannot reach the router");
             free(op);

@@ -67,6 +67,13 @@ def test_join_ack_shape_peers_polite(sig):
         # webrtc:join makes a real member: presence:list works
         lst = await c.ok("presence:list", room="call")
         assert sorted(m["id"] for m in lst["members"]) == sorted(x.id for x in cs)
+        # the payload is the member meta, checked as room:join's
+        d = await Client.connect(g.url)
+        await d.err("webrtc:join", "bad_request", room="call", payload="not an object")
+        await d.ok("webrtc:join", room="call", payload={"nick": "d"})
+        lst = await d.ok("presence:list", room="call")
+        assert {"id": d.id, "user": None, "meta": {"nick": "d"}} in lst["members"], lst
+        await d.close()
         await close_all(cs)
     asyncio.run(main())
 
