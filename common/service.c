@@ -26,6 +26,13 @@ typedef struct {
     void *arg;
 } pattern_t;
 
+typedef struct {
+    char *prefix;
+    size_t len;
+    svc_event_fn *fn;
+    void *arg;
+} subscription_t;
+
 typedef struct pending {
     uint64_t req;
     int64_t deadline;
@@ -58,6 +65,10 @@ struct svc {
     int64_t last_register, last_heard, next_heartbeat;
     bool stop;
     mpw_t w;
+    zsock_t *sub; /* events SUB, created by the first svc_subscribe */
+    char *events_endpoint;
+    subscription_t *subs;
+    size_t nsubs;
 };
 
 static volatile sig_atomic_t svc_signalled;
@@ -213,6 +224,11 @@ void svc_destroy(svc_t **self_p)
         free(svc->patterns[i].pattern);
     free(svc->patterns);
     zsock_destroy(&svc->sock);
+    zsock_destroy(&svc->sub);
+    for (size_t i = 0; i < svc->nsubs; i++)
+        free(svc->subs[i].prefix);
+    free(svc->subs);
+    free(svc->events_endpoint);
     mpw_free(&svc->w);
     free(svc->endpoint);
     free(svc->name);
@@ -692,9 +708,67 @@ static int64_t next_timer(const svc_t *svc)
     return t;
 }
 
+/* ---- events ---- */
+
+int svc_subscribe(svc_t *svc, const char *events_endpoint, const char *prefix, svc_event_fn *fn,
+                  void *arg)
+{
+    if (!svc || !events_endpoint || !prefix || !fn)
+        return -1;
+    if (svc->sub && strcmp(svc->events_endpoint, events_endpoint) != 0)
+        return -1;
+    subscription_t *ns = realloc(svc->subs, (svc->nsubs + 1) * sizeof *ns);
+    if (!ns)
+        return -1;
+    svc->subs = ns;
+    subscription_t *sub = &ns[svc->nsubs];
+    if (!(sub->prefix = strdup(prefix)))
+        return -1;
+    if (!svc->sub) {
+        svc->events_endpoint = strdup(events_endpoint);
+        if (!svc->events_endpoint ||
+            !(svc->sub = zmqio_socket(ZMQ_SUB, events_endpoint, false, 0))) {
+            free(svc->events_endpoint);
+            svc->events_endpoint = NULL;
+            free(sub->prefix);
+            return -1;
+        }
+    }
+    sub->len = strlen(prefix);
+    sub->fn = fn;
+    sub->arg = arg;
+    svc->nsubs++;
+    zsock_set_subscribe(svc->sub, prefix);
+    return 0;
+}
+
+/* [topic][map]: every subscription whose prefix starts the topic gets it. */
+static void on_event(svc_t *svc, zmsg_t *msg)
+{
+    zframe_t *tf = zmsg_first(msg);
+    zframe_t *body = zmsg_next(msg);
+    mp_t ev;
+    char topic[RT_TYPE_MAX + 1];
+    size_t tlen = tf ? zframe_size(tf) : 0;
+    if (!body || tlen >= sizeof topic || zmqio_frame_mp(body, &ev) != 0 || mp_type(ev) != MP_MAP) {
+        rt_warn("service: malformed event dropped");
+        return;
+    }
+    memcpy(topic, zframe_data(tf), tlen);
+    topic[tlen] = '\0';
+    for (size_t i = 0; i < svc->nsubs; i++)
+        if (svc->subs[i].len <= tlen && memcmp(svc->subs[i].prefix, topic, svc->subs[i].len) == 0)
+            svc->subs[i].fn(svc, topic, ev, svc->subs[i].arg);
+}
+
 int svc_fd(const svc_t *svc)
 {
     return svc && svc->sock ? zsock_fd(svc->sock) : -1;
+}
+
+int svc_events_fd(const svc_t *svc)
+{
+    return svc && svc->sub ? zsock_fd(svc->sub) : -1;
 }
 
 int svc_poll(svc_t *svc, int timeout_ms)
@@ -707,12 +781,18 @@ int svc_poll(svc_t *svc, int timeout_ms)
         if (wait < 0 || until < wait)
             wait = (long)until;
     }
-    zmq_pollitem_t item = {zsock_resolve(svc->sock), 0, ZMQ_POLLIN, 0};
-    int rc = zmq_poll(&item, 1, wait);
+    zmq_pollitem_t items[2] = {{zsock_resolve(svc->sock), 0, ZMQ_POLLIN, 0},
+                               {svc->sub ? zsock_resolve(svc->sub) : NULL, 0, ZMQ_POLLIN, 0}};
+    int rc = zmq_poll(items, svc->sub ? 2 : 1, wait);
     if (rc < 0 && errno == EINTR)
         return -1;
     int handled = 0;
     zmsg_t *msg;
+    while (svc->sub && handled < 1000 && (msg = zmqio_recv(svc->sub)) != NULL) {
+        on_event(svc, msg);
+        zmsg_destroy(&msg);
+        handled++;
+    }
     /* Bounded so that timers run even under a flood. */
     while (handled < 1000 && (msg = zmqio_recv(svc->sock)) != NULL) {
         svc->last_heard = ids_mono_ms();

@@ -109,12 +109,24 @@ int svc_presence(svc_t *svc, const char *room, svc_result_fn *cb, void *arg);
 /* Any op: `fields` is MP_NONE or a map whose pairs are copied next to op and req. */
 int svc_call(svc_t *svc, const char *op, mp_t fields, svc_result_fn *cb, void *arg);
 
+/* ---- events (the router's PUB, CONTRACT.md section 3) ---- */
+/* Called with the topic (the event type) and the event map {type, room?, from, ..., node, ts};
+ * the views are valid during the call only. */
+typedef void(svc_event_fn)(svc_t *svc, const char *topic, mp_t event, void *arg);
+/* Subscribes to events whose type starts with `prefix` ("" = all, "conn:" = conn:open and
+ * conn:close, ...) on the router's events endpoint (one endpoint per svc_t: a different one is
+ * refused). Every matching subscription's fn is called. Events sent before the subscription
+ * reached the router are not seen (ZeroMQ's slow joiner). Returns 0 or -1. */
+int svc_subscribe(svc_t *svc, const char *events_endpoint, const char *prefix, svc_event_fn *fn,
+                  void *arg);
+
 /* ---- running ---- */
-/* The ZMQ_FD of the current socket (edge-triggered, see ENVIRONMENT.md): when it is readable,
- * call svc_poll(svc, 0) until it returns 0, then re-read svc_fd (a reconnect changes it). An
- * outside loop must also call svc_poll at least every 500 ms for the timers (heartbeats,
- * timeouts). */
+/* The ZMQ_FDs of the API socket and of the events socket (-1 before svc_subscribe), for an
+ * outside event loop. Both are edge-triggered (see ENVIRONMENT.md): when either is readable,
+ * call svc_poll(svc, 0) until it returns 0, then re-read svc_fd (a reconnect changes it). Such
+ * a loop must also call svc_poll at least every 500 ms for the timers (heartbeats, timeouts). */
 int svc_fd(const svc_t *svc);
+int svc_events_fd(const svc_t *svc);
 /* Waits up to timeout_ms (-1: until something happens, at most until the next timer) for
  * router messages, handles up to 1000 of them and runs the timers. Returns the number of
  * messages handled, or -1 when interrupted by a signal. */

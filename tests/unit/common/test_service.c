@@ -440,6 +440,62 @@ static void test_destroy_with_open_request(void **state)
     svc_action_join(kept, "n1:alice", "lobby", MP_NONE);
 }
 
+/* Events: a SUB on the router's PUB; only subscribed prefixes reach the callback. */
+typedef struct {
+    int conn_events, other_events;
+    char last_topic[64];
+    char last_conn[64];
+} events_seen_t;
+
+static void on_event(svc_t *svc, const char *topic, mp_t ev, void *arg)
+{
+    events_seen_t *e = arg;
+    if (strncmp(topic, "conn:", 5) == 0)
+        e->conn_events++;
+    else
+        e->other_events++;
+    snprintf(e->last_topic, sizeof e->last_topic, "%s", topic);
+    mp_strcpy(mp_get(ev, "conn"), e->last_conn, sizeof e->last_conn);
+}
+
+static void publish_event(zsock_t *pub, const char *topic, const char *conn)
+{
+    mpw_t w = MPW_INIT;
+    mpw_map(&w, 3);
+    mpw_kstr(&w, "type", topic);
+    mpw_kstr(&w, "conn", conn);
+    mpw_kstr(&w, "node", "n1");
+    assert_int_equal(zmqio_send(pub, topic, strlen(topic), true), 0);
+    assert_int_equal(zmqio_send_mp(pub, mpw_view(&w), false), 0);
+    mpw_free(&w);
+}
+
+static void test_events(void **state)
+{
+    fake_t *f = *state;
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://fake-events-%d", ep_counter);
+    zsock_t *pub = zmqio_socket(ZMQ_PUB, ep, true, 0);
+    assert_non_null(pub);
+    events_seen_t seen = {0};
+    assert_int_equal(svc_events_fd(f->svc), -1);
+    assert_int_equal(svc_subscribe(f->svc, ep, "conn:", on_event, &seen), 0);
+    assert_true(svc_events_fd(f->svc) >= 0);
+    assert_int_equal(svc_subscribe(f->svc, "inproc://elsewhere", "x", on_event, &seen), -1);
+    /* slow joiner: publish until the subscription has arrived */
+    int64_t deadline = ids_mono_ms() + 2000;
+    while (seen.conn_events == 0 && ids_mono_ms() < deadline) {
+        publish_event(pub, "chat:msg", "n1:x");
+        publish_event(pub, "conn:close", "n1:alice");
+        svc_poll(f->svc, 10);
+    }
+    assert_true(seen.conn_events > 0);
+    assert_int_equal(seen.other_events, 0);
+    assert_string_equal(seen.last_topic, "conn:close");
+    assert_string_equal(seen.last_conn, "n1:alice");
+    zsock_destroy(&pub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +509,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_request_correlation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_with_open_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
