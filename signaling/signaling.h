@@ -1,7 +1,23 @@
 /* rt-signaling: the WebRTC signaling service (CONTRACT.md section 2, webrtc:*) on the service
  * library. It keeps no membership of its own: every decision asks the router (join and
  * presence ops), so several instances can serve one router side by side (the router
- * round-robins handle messages over them). Per-connection rate limits are per instance. */
+ * round-robins handle messages over them). Per-connection rate limits are per instance.
+ *
+ * Choices where the contract is silent:
+ * - Relay checks: one `presence` op per message (after a `join` op with --auto-join-rooms);
+ *   the sender must be listed (`not_in_room`), then `to` (`peer_not_found`); the relay itself
+ *   is a `send` action {to, type, payload, room, from} on the `handled` answer, acked `{}`.
+ * - Order of checks: unknown webrtc: type (`unknown_type`), rate limit (`rate_limited`, every
+ *   webrtc:* message counts), room / to / payload (`bad_request`), then membership.
+ * - webrtc:join: a `join` op (its payload, unless null, is the member meta, checked by the
+ *   router as room:join's), then the ack from the members that op returns (or a `presence` op
+ *   when it returns none). Errors of those ops (limit, bad_request, ...) pass through; no
+ *   answer within --api-timeout is `timeout`.
+ * - Polite rule: a connection is polite towards a peer iff its id sorts after the peer's
+ *   (strcmp > 0); both sides compute it from their own ack.
+ * - iceServers: one entry {urls:[stun...]} when --stun is set, one {urls:[turn...], username,
+ *   credential} when --turn-uri is set (credentials per joining connection, EXPIRY = now +
+ *   --turn-ttl). */
 #ifndef RT_SIGNALING_H
 #define RT_SIGNALING_H
 
