@@ -8,7 +8,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config curl
-  libzmq3-dev libczmq-dev libwebsockets-dev libmsgpack-dev libjansson-dev libcmocka-dev
+  libzmq3-dev libczmq-dev libwebsockets-dev libmsgpack-dev libjansson-dev libcmocka-dev libssl-dev
 )
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(
