@@ -1,5 +1,6 @@
 /* The rt-router configuration table (see options.h). */
 #include "options.h"
+#include "log.h"
 #include "router.h"
 #include <stddef.h>
 
@@ -37,4 +38,20 @@ static const cfg_option_t table[] = {
 const cfg_option_t *options_router(void)
 {
     return table;
+}
+
+router_t *router_from_args(int argc, char **argv, const char *prog, const char *summary,
+                           int *exit_code)
+{
+    router_opts_t opts = {0};
+    rt_log_set_name(prog);
+    cfg_result_t res = cfg_parse(table, &opts, argc, argv, prog, summary);
+    router_t *r = NULL;
+    if (res == CFG_OK) {
+        rt_log_set_level((rt_log_level_t)opts.log_level);
+        r = router_new(&opts);
+    }
+    cfg_free(table, &opts);
+    *exit_code = res == CFG_HELP ? 0 : res == CFG_ERROR ? 2 : 1;
+    return r;
 }

@@ -65,6 +65,11 @@ void router_opts_default(router_opts_t *opts);
 /* Builds a router bound to the configured endpoints, with the built-ins registered.
  * Returns NULL (and logs why) on failure. Caller owns; opts is copied. */
 router_t *router_new(const router_opts_t *opts);
+/* The same from rt-router's flags and RT_* environment (so a custom router takes every flag of
+ * rt-router). Returns NULL with *exit_code set: 0 after --help, 2 for a bad flag (one line on
+ * stderr names it), 1 when the router cannot start. Caller owns. */
+router_t *router_from_args(int argc, char **argv, const char *prog, const char *summary,
+                           int *exit_code);
 void router_destroy(router_t **self_p);
 
 /* Runs the event loop until SIGINT/SIGTERM or router_stop. Returns 0. (router_new installs the

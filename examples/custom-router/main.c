@@ -3,11 +3,7 @@
  *
  * It takes every flag of rt-router (custom-router --help).
  */
-#include "config.h"
-#include "log.h"
-#include "options.h"
 #include "router.h"
-#include <stddef.h>
 
 static void on_chat(router_t *r, const rt_msg_t *m, void *arg)
 {
@@ -27,22 +23,13 @@ static void on_chat(router_t *r, const rt_msg_t *m, void *arg)
 
 int main(int argc, char **argv)
 {
-    router_opts_t opts = {0};
-    rt_log_set_name("custom-router");
-    cfg_result_t res = cfg_parse(options_router(), &opts, argc, argv, "custom-router",
-                                 "a router with a chat:message handler");
-    if (res != CFG_OK) {
-        cfg_free(options_router(), &opts);
-        return res == CFG_HELP ? 0 : 2;
-    }
-    rt_log_set_level((rt_log_level_t)opts.log_level);
-
-    router_t *r = router_new(&opts);
-    cfg_free(options_router(), &opts);
+    int rc;
+    router_t *r = router_from_args(argc, argv, "custom-router",
+                                   "a router with a chat:message handler", &rc);
     if (!r)
-        return 1;
+        return rc;
     router_on(r, "chat:message", on_chat, NULL);
-    router_run(r);
+    rc = router_run(r);
     router_destroy(&r);
-    return 0;
+    return rc;
 }
