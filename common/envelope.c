@@ -674,3 +674,19 @@ void mpw_raw(mpw_t *w, mp_t v)
     else
         put_bytes(w, v.p, v.n);
 }
+
+int mp_get_strz(mp_t map, const char *key, char *out, size_t outlen,
+                bool (*valid)(const char *s, size_t len))
+{
+    mp_t v = mp_get(map, key);
+    if (!mp_present(v) || mp_is_nil(v))
+        return 0;
+    const char *s;
+    size_t len;
+    if (mp_str(v, &s, &len) != 0 || len >= outlen || memchr(s, '\0', len) ||
+        (valid && !valid(s, len)))
+        return -1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return 1;
+}

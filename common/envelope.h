@@ -54,6 +54,11 @@ int mp_bin(mp_t v, const uint8_t **p, size_t *len); /* bin (added) */
 /* Copies a str into out (NUL-terminated) when it fits in outlen-1 bytes; 0 or -1. */
 int mp_strcpy(mp_t v, char *out, size_t outlen);
 bool mp_str_eq(mp_t v, const char *s);
+/* Reads the str under `key` of a map into out (NUL-terminated): 1 when present and valid,
+ * 0 when absent or nil, -1 when present but not a str, too long for out, holding a NUL, or
+ * refused by `valid` (NULL accepts any). */
+int mp_get_strz(mp_t map, const char *key, char *out, size_t outlen,
+                bool (*valid)(const char *s, size_t len));
 
 /* Encoded size of the value that starts at v.p, where v.n is only an upper bound (e.g. the
  * rest of a buffer); 0 when it does not fit. O(1) for scalars, walks containers. (added) */

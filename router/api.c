@@ -149,24 +149,6 @@ static void reply_err(api_t *self, const void *rid, size_t rlen, mp_t req, rt_er
 
 /* ---- reading fields ---- */
 
-/* A str field into out (NUL-terminated): 1 present and valid, 0 absent or nil, -1 invalid
- * (wrong type, too long, or refused by valid when given). */
-static int get_str(mp_t map, const char *key, char *out, size_t outlen,
-                   bool (*valid)(const char *, size_t))
-{
-    mp_t v = mp_get(map, key);
-    if (!mp_present(v) || mp_is_nil(v))
-        return 0;
-    const char *s;
-    size_t len;
-    if (mp_str(v, &s, &len) != 0 || len >= outlen || memchr(s, '\0', len) ||
-        (valid && !valid(s, len)))
-        return -1;
-    memcpy(out, s, len);
-    out[len] = '\0';
-    return 1;
-}
-
 static mp_t get_payload(mp_t map)
 {
     mp_t v = mp_get(map, "payload");
@@ -184,10 +166,10 @@ static rt_err_t run_action(api_t *self, const char *op, mp_t m, const char **why
     mpw_reset(&self->res);
     *why = "bad field";
     if (strcmp(op, "publish") == 0) {
-        int hr = get_str(m, "room", room, sizeof room, ids_valid_room);
-        int ht = get_str(m, "type", type, sizeof type, ids_valid_type);
-        int hx = get_str(m, "except", except, sizeof except, ids_valid_conn);
-        int hf = get_str(m, "from", from, sizeof from, ids_valid_conn);
+        int hr = mp_get_strz(m, "room", room, sizeof room, ids_valid_room);
+        int ht = mp_get_strz(m, "type", type, sizeof type, ids_valid_type);
+        int hx = mp_get_strz(m, "except", except, sizeof except, ids_valid_conn);
+        int hf = mp_get_strz(m, "from", from, sizeof from, ids_valid_conn);
         if (hr != 1 || ht != 1 || hx < 0 || hf < 0) {
             *why = "publish needs a valid room and type";
             return RT_E_BAD_REQUEST;
@@ -196,10 +178,10 @@ static rt_err_t run_action(api_t *self, const char *op, mp_t m, const char **why
                               hx ? except : NULL);
     }
     if (strcmp(op, "send") == 0) {
-        int hto = get_str(m, "to", conn, sizeof conn, ids_valid_conn);
-        int ht = get_str(m, "type", type, sizeof type, ids_valid_type);
-        int hr = get_str(m, "room", room, sizeof room, ids_valid_room);
-        int hf = get_str(m, "from", from, sizeof from, ids_valid_conn);
+        int hto = mp_get_strz(m, "to", conn, sizeof conn, ids_valid_conn);
+        int ht = mp_get_strz(m, "type", type, sizeof type, ids_valid_type);
+        int hr = mp_get_strz(m, "room", room, sizeof room, ids_valid_room);
+        int hf = mp_get_strz(m, "from", from, sizeof from, ids_valid_conn);
         if (hto != 1 || ht != 1 || hr < 0 || hf < 0) {
             *why = "send needs a valid to and type";
             return RT_E_BAD_REQUEST;
@@ -209,8 +191,8 @@ static rt_err_t run_action(api_t *self, const char *op, mp_t m, const char **why
     }
     if (strcmp(op, "join") == 0 || strcmp(op, "leave") == 0) {
         bool join = op[0] == 'j';
-        if (get_str(m, "conn", conn, sizeof conn, ids_valid_conn) != 1 ||
-            get_str(m, "room", room, sizeof room, ids_valid_room) != 1) {
+        if (mp_get_strz(m, "conn", conn, sizeof conn, ids_valid_conn) != 1 ||
+            mp_get_strz(m, "room", room, sizeof room, ids_valid_room) != 1) {
             *why = "a valid conn and room are required";
             return RT_E_BAD_REQUEST;
         }
@@ -235,8 +217,8 @@ static rt_err_t run_action(api_t *self, const char *op, mp_t m, const char **why
     if (strcmp(op, "disconnect") == 0) {
         int64_t code = 1000;
         mp_t cv = mp_get(m, "code");
-        int hrs = get_str(m, "reason", reason, sizeof reason, NULL);
-        if (get_str(m, "conn", conn, sizeof conn, ids_valid_conn) != 1 || hrs < 0 ||
+        int hrs = mp_get_strz(m, "reason", reason, sizeof reason, NULL);
+        if (mp_get_strz(m, "conn", conn, sizeof conn, ids_valid_conn) != 1 || hrs < 0 ||
             (mp_present(cv) && !mp_is_nil(cv) && mp_int(cv, &code) != 0) ||
             (code != 1000 && (code < 4000 || code > 4999))) {
             *why = "a valid conn, code 1000 or 4000-4999, reason up to 123 bytes";
@@ -285,7 +267,7 @@ static rt_err_t op_register(api_t *self, const void *rid, size_t rlen, mp_t m, c
     char name[SERVICES_NAME_MAX + 1] = "", pat[RT_TYPE_MAX + 2];
     mp_iter_t it;
     mp_t v;
-    if (get_str(m, "name", name, sizeof name, NULL) < 0 || mp_iter(mp_get(m, "types"), &it) != 0 ||
+    if (mp_get_strz(m, "name", name, sizeof name, NULL) < 0 || mp_iter(mp_get(m, "types"), &it) != 0 ||
         it.is_map || mp_count(mp_get(m, "types")) == 0) {
         *why = "register needs types: [pattern, ...] and a string name";
         return RT_E_BAD_REQUEST;
@@ -369,7 +351,7 @@ static void on_message(api_t *self, const void *rid, size_t rlen, mp_t m)
         e = op_register(self, rid, rlen, m, &why);
     } else if (strcmp(op, "presence") == 0) {
         char room[RT_ROOM_MAX + 1];
-        if (get_str(m, "room", room, sizeof room, ids_valid_room) != 1) {
+        if (mp_get_strz(m, "room", room, sizeof room, ids_valid_room) != 1) {
             e = RT_E_BAD_REQUEST;
             why = "a valid room is required";
         } else {
@@ -542,7 +524,7 @@ static void on_handled(api_t *self, mp_t m)
         rt_err_t code = RT_E_INTERNAL;
         if (mp_str(mp_get(ev, "code"), &s, &len) == 0)
             code = rt_err_parse(s, len);
-        if (get_str(ev, "message", message, sizeof message, NULL) != 1)
+        if (mp_get_strz(ev, "message", message, sizeof message, NULL) != 1)
             snprintf(message, sizeof message, "%s", rt_err_code(code));
         router_reply(self->r, p->conn, p->id, code, message, MP_NONE);
     } else {

@@ -631,23 +631,6 @@ static void drop_gateway(router_t *r, const char *gw)
     gateways_drop(r->gws, id);
 }
 
-/* Reads a str field into out (NUL-terminated); 1 when present and valid, 0 when absent or
- * nil, -1 when present but not a valid value for `valid`. */
-static int get_name(mp_t map, const char *key, char *out, size_t outlen,
-                    bool (*valid)(const char *, size_t))
-{
-    mp_t v = mp_get(map, key);
-    if (!mp_present(v) || mp_is_nil(v))
-        return 0;
-    const char *s;
-    size_t len;
-    if (mp_str(v, &s, &len) != 0 || len >= outlen || !valid(s, len))
-        return -1;
-    memcpy(out, s, len);
-    out[len] = '\0';
-    return 1;
-}
-
 /* A user id: any 1-255 byte string without NUL. */
 static bool valid_user(const char *s, size_t len)
 {
@@ -657,11 +640,11 @@ static bool valid_user(const char *s, size_t len)
 static void on_open(router_t *r, const char *gw, mp_t body)
 {
     char conn[RT_CONN_MAX + 1], user[256];
-    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
+    if (mp_get_strz(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
         r->stats.bad_frames++;
         return;
     }
-    int hu = get_name(body, "u", user, sizeof user, valid_user);
+    int hu = mp_get_strz(body, "u", user, sizeof user, valid_user);
     bool known = conns_exists(r->conns, conn);
     if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
         rt_error("out of memory adding connection %s", conn);
@@ -672,7 +655,7 @@ static void on_open(router_t *r, const char *gw, mp_t body)
 static void on_close(router_t *r, mp_t body)
 {
     char conn[RT_CONN_MAX + 1];
-    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
+    if (mp_get_strz(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
         r->stats.bad_frames++;
         return;
     }
@@ -690,11 +673,11 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
     mp_t c;
     while (mp_next(&it, &c)) {
         char conn[RT_CONN_MAX + 1], user[256];
-        if (mp_type(c) != MP_MAP || get_name(c, "c", conn, sizeof conn, ids_valid_conn) != 1) {
+        if (mp_type(c) != MP_MAP || mp_get_strz(c, "c", conn, sizeof conn, ids_valid_conn) != 1) {
             r->stats.bad_frames++;
             continue;
         }
-        int hu = get_name(c, "u", user, sizeof user, valid_user);
+        int hu = mp_get_strz(c, "u", user, sizeof user, valid_user);
         bool known = conns_exists(r->conns, conn);
         if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
             continue;
@@ -723,7 +706,7 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
 static void on_msg(router_t *r, const char *gw, mp_t body)
 {
     char conn[RT_CONN_MAX + 1], type[RT_TYPE_MAX + 1], room[RT_ROOM_MAX + 1], to[RT_CONN_MAX + 1];
-    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
+    if (mp_get_strz(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
         r->stats.bad_frames++;
         return;
     }
@@ -739,9 +722,9 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
         send_error(r, gw, conn, id, RT_E_INTERNAL, "unknown connection");
         return;
     }
-    int ht = get_name(body, "type", type, sizeof type, ids_valid_type);
-    int hr = get_name(body, "room", room, sizeof room, ids_valid_room);
-    int hto = get_name(body, "to", to, sizeof to, ids_valid_conn);
+    int ht = mp_get_strz(body, "type", type, sizeof type, ids_valid_type);
+    int hr = mp_get_strz(body, "room", room, sizeof room, ids_valid_room);
+    int hto = mp_get_strz(body, "to", to, sizeof to, ids_valid_conn);
     bool echo = false;
     mp_t ev = mp_get(body, "echo");
     if (mp_present(ev) && !mp_is_nil(ev) && mp_bool(ev, &echo) != 0)
@@ -847,7 +830,7 @@ static void on_frame(router_t *r, zmsg_t *msg)
         r->stats.bad_frames++;
         return;
     }
-    if (get_name(body, "gw", gw, sizeof gw, ids_valid_conn) != 1) {
+    if (mp_get_strz(body, "gw", gw, sizeof gw, ids_valid_conn) != 1) {
         r->stats.bad_frames++;
         return;
     }

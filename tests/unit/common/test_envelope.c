@@ -379,6 +379,42 @@ static void test_writer_oom_is_sticky(void **state)
     mpw_free(&w); /* safe twice */
 }
 
+static bool only_lowercase(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 'a' || s[i] > 'z')
+            return false;
+    return len > 0;
+}
+
+/* mp_get_strz reads a named str field into a fixed buffer and tells absent from invalid. */
+static void test_get_strz(void **state)
+{
+    (void)state;
+    mpw_t w = MPW_INIT;
+    mpw_map(&w, 5);
+    mpw_kstr(&w, "room", "lobby");
+    mpw_kstr(&w, "bad", "Lobby");
+    mpw_cstr(&w, "nil");
+    mpw_nil(&w);
+    mpw_kint(&w, "num", 7);
+    mpw_cstr(&w, "nul");
+    mpw_str(&w, "a\0b", 3);
+    mp_t m;
+    assert_int_equal(mp_check(w.buf, w.len, 8, &m), 0);
+    char out[8];
+    assert_int_equal(mp_get_strz(m, "room", out, sizeof out, only_lowercase), 1);
+    assert_string_equal(out, "lobby");
+    assert_int_equal(mp_get_strz(m, "room", out, 5, NULL), -1);   /* needs 6 bytes */
+    assert_int_equal(mp_get_strz(m, "bad", out, sizeof out, only_lowercase), -1);
+    assert_int_equal(mp_get_strz(m, "bad", out, sizeof out, NULL), 1);
+    assert_int_equal(mp_get_strz(m, "nil", out, sizeof out, NULL), 0);
+    assert_int_equal(mp_get_strz(m, "missing", out, sizeof out, NULL), 0);
+    assert_int_equal(mp_get_strz(m, "num", out, sizeof out, NULL), -1);
+    assert_int_equal(mp_get_strz(m, "nul", out, sizeof out, NULL), -1);
+    mpw_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,7 +423,7 @@ int main(void)
         cmocka_unit_test(test_raw_forwarding),       cmocka_unit_test(test_truncated_every_prefix),
         cmocka_unit_test(test_trailing_bytes),       cmocka_unit_test(test_hostile_headers),
         cmocka_unit_test(test_depth_limit),          cmocka_unit_test(test_get_and_duplicates),
-        cmocka_unit_test(test_writer_oom_is_sticky),
+        cmocka_unit_test(test_writer_oom_is_sticky),  cmocka_unit_test(test_get_strz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
