@@ -267,8 +267,8 @@ static rt_err_t op_register(api_t *self, const void *rid, size_t rlen, mp_t m, c
     char name[SERVICES_NAME_MAX + 1] = "", pat[RT_TYPE_MAX + 2];
     mp_iter_t it;
     mp_t v;
-    if (mp_get_strz(m, "name", name, sizeof name, NULL) < 0 || mp_iter(mp_get(m, "types"), &it) != 0 ||
-        it.is_map || mp_count(mp_get(m, "types")) == 0) {
+    if (mp_get_strz(m, "name", name, sizeof name, NULL) < 0 ||
+        mp_iter(mp_get(m, "types"), &it) != 0 || it.is_map || mp_count(mp_get(m, "types")) == 0) {
         *why = "register needs types: [pattern, ...] and a string name";
         return RT_E_BAD_REQUEST;
     }
