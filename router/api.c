@@ -266,7 +266,7 @@ static void enc_stats(api_t *self)
     mpw_cstr(w, "services");
     mpw_uint(w, services_count(self->svc));
     mpw_cstr(w, "mesh_peers");
-    mpw_uint(w, 0);
+    mpw_uint(w, st.mesh_peers);
     mpw_cstr(w, "bad_frames");
     mpw_uint(w, st.bad_frames + st.api_bad_frames);
     mpw_cstr(w, "gateways");

@@ -125,6 +125,7 @@ typedef struct {
     uint64_t pub_dropped;     /* sends that failed (HWM) */
     uint64_t api_bad_frames;  /* malformed frames on the service API, dropped */
     size_t conns, rooms, gateways, services;
+    size_t mesh_peers; /* other nodes up */
 } router_stats_t;
 void router_stats(router_t *r, router_stats_t *out);
 
