@@ -94,6 +94,11 @@ zsock_t *api_socket(api_t *self)
 {
     return self->sock;
 }
+void api_each_live_pattern(api_t *self, void (*fn)(const char *pattern, void *arg), void *arg)
+{
+    services_each_live(self->svc, fn, arg);
+}
+
 size_t api_services(api_t *self)
 {
     return services_count(self->svc);

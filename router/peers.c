@@ -9,14 +9,27 @@ typedef struct {
     uint64_t expected; /* next sequence number */
     bool synced, up, asked;
     int64_t last_ms, resync_ms;
+    char **svc; /* patterns of its live services */
+    size_t nsvc;
 } peer_t;
 
 struct peers {
     zhashx_t *peers; /* node -> peer_t (owned) */
 };
 
+static void svc_free(peer_t *p)
+{
+    for (size_t i = 0; i < p->nsvc; i++)
+        free(p->svc[i]);
+    free(p->svc);
+    p->svc = NULL;
+    p->nsvc = 0;
+}
+
 static void peer_free(void **item)
 {
+    if (*item)
+        svc_free(*item);
     free(*item);
     *item = NULL;
 }
@@ -138,4 +151,54 @@ size_t peers_count_up(peers_t *self)
     for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers))
         n += p->up;
     return n;
+}
+
+int peers_set_services(peers_t *self, const char *node, const char *const *patterns, size_t n)
+{
+    peer_t *p = zhashx_lookup(self->peers, node);
+    if (!p)
+        return -1;
+    svc_free(p);
+    if (n == 0)
+        return 0;
+    p->svc = calloc(n, sizeof *p->svc);
+    if (!p->svc)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!(p->svc[i] = strdup(patterns[i]))) {
+            svc_free(p);
+            return -1;
+        }
+        p->nsvc++;
+    }
+    return 0;
+}
+
+const char *peers_service_node(peers_t *self, const char *type)
+{
+    const char *best = NULL;
+    size_t best_len = 0;
+    bool best_exact = false;
+    size_t tlen = strlen(type);
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
+        if (!p->up)
+            continue;
+        for (size_t i = 0; i < p->nsvc; i++) {
+            const char *pat = p->svc[i];
+            size_t len = strlen(pat);
+            bool prefix = len > 0 && pat[len - 1] == '*';
+            if (prefix) {
+                len--;
+                if (best_exact || len > tlen || strncmp(pat, type, len) != 0 ||
+                    (best && len <= best_len))
+                    continue;
+                best = (const char *)zhashx_cursor(self->peers);
+                best_len = len;
+            } else if (strcmp(pat, type) == 0 && !best_exact) {
+                best = (const char *)zhashx_cursor(self->peers);
+                best_exact = true;
+            }
+        }
+    }
+    return best;
 }

@@ -880,6 +880,8 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
     }
 }
 
+static bool mesh_route(router_t *r, const rt_msg_t *m);
+
 /* Parses a `msg` into an rt_msg_t and dispatches it. */
 static void on_msg(router_t *r, const char *gw, mp_t body)
 {
@@ -930,18 +932,27 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
     r->cur_failed = false;
     bool stopped = !dispatch_middleware(r->dispatch, r, &m);
     bool builtin = builtins_is_builtin(type);
-    bool deferred = false;
-    rt_err_t serr;
-    if (stopped) {
-        /* the middleware answered, or forbidden below */
-    } else if (!builtin && r->api && api_route(r->api, &m, &serr)) {
-        /* a service owns the type: it answers later, or nobody can */
-        if (serr == RT_OK)
-            deferred = true;
-        else
+    bool deferred = false, routed = false;
+    rt_err_t serr = RT_OK;
+    if (!stopped && !builtin) {
+        /* a service owns the type: a live local one first, else one on another node; it
+         * answers later, or nobody can */
+        bool owned = r->api && api_route(r->api, &m, &serr);
+        if (owned && serr == RT_OK)
+            deferred = routed = true;
+        else if (mesh_route(r, &m))
+            deferred = routed = true;
+        else if (owned) {
+            routed = true;
             router_error(r, &m, serr,
                          serr == RT_E_UNAVAILABLE ? "no live service for this type"
                                                   : "cannot reach the service");
+        }
+    }
+    if (stopped) {
+        /* the middleware answered, or forbidden below */
+    } else if (routed) {
+        /* answered above, or later by the service */
     } else {
         rt_handler_fn fn = NULL;
         void *arg = NULL;
@@ -1122,6 +1133,9 @@ static void drop_peer(router_t *r, const char *peer)
         events_mesh(r->events, false, node);
 }
 
+static void heard_services(router_t *r, const char *node, mp_t svc);
+static void on_mesh_msg(router_t *r, mp_t body);
+
 static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
 {
     char node[RT_CONN_MAX + 1], ep[40], rgw[RT_CONN_MAX + 2];
@@ -1138,6 +1152,8 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
         r->want_snap = true; /* whatever our view of the asker: it needs ours */
     bool snap = strcmp(t, "snap") == 0;
     peers_verdict_t v = peers_seen(r->peers, node, ep, seq, snap, ids_mono_ms());
+    if (strcmp(t, "hb") == 0)
+        heard_services(r, node, mp_get(body, "svc"));
     if (v == PEERS_RESYNC) {
         rt_info("mesh: out of sync with %s (seq %llu): asking for a snapshot", node,
                 (unsigned long long)seq);
@@ -1178,6 +1194,10 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
 static void on_mesh_node(router_t *r, const char *t, mp_t body)
 {
     char conn[RT_CONN_MAX + 1], room[RT_ROOM_MAX + 1];
+    if (strcmp(t, "msg") == 0) {
+        on_mesh_msg(r, body);
+        return;
+    }
     if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
         r->stats.bad_frames++;
         return;
@@ -1229,11 +1249,123 @@ static void on_mesh(router_t *r, zmsg_t *msg)
     }
 }
 
+/* Client message m of a type no live local service handles: to a node with a live service
+ * for it (its heartbeats list their patterns). The answer comes back through n:OURNODE. */
+static bool mesh_route(router_t *r, const rt_msg_t *m)
+{
+    if (!r->mesh)
+        return false;
+    size_t tlen = strlen(m->type);
+    if (ids_reserved_type(m->type, tlen) && strncmp(m->type, "webrtc:", 7) != 0)
+        return false;
+    const char *node = peers_service_node(r->peers, m->type);
+    if (!node)
+        return false;
+    mpw_reset(&r->w);
+    mpw_map(&r->w, 5 + (m->user ? 1 : 0) + (m->room ? 1 : 0) + (m->to ? 1 : 0) + (m->id ? 1 : 0));
+    mpw_kstr(&r->w, "t", "msg");
+    mpw_kstr(&r->w, "c", m->conn);
+    mpw_kstr(&r->w, "type", m->type);
+    if (m->user)
+        mpw_kstr(&r->w, "u", m->user);
+    if (m->room)
+        mpw_kstr(&r->w, "room", m->room);
+    if (m->to)
+        mpw_kstr(&r->w, "to", m->to);
+    if (m->id)
+        mpw_kint(&r->w, "id", m->id);
+    mpw_cstr(&r->w, "echo");
+    mpw_bool(&r->w, m->echo);
+    mpw_kraw(&r->w, "payload", m->payload);
+    if (!mp_present(mpw_view(&r->w)))
+        return false;
+    mesh_pub_node(r->mesh, node, mpw_view(&r->w));
+    return true;
+}
+
+/* A client message of another node for one of our services. */
+static void on_mesh_msg(router_t *r, mp_t body)
+{
+    char conn[RT_CONN_MAX + 1], type[RT_TYPE_MAX + 1], room[RT_ROOM_MAX + 1],
+        to[RT_CONN_MAX + 1], user[256];
+    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1 ||
+        get_name(body, "type", type, sizeof type, ids_valid_type) != 1 ||
+        !is_remote(conns_gw(r->conns, conn))) {
+        r->stats.bad_frames++;
+        return;
+    }
+    int hr = get_name(body, "room", room, sizeof room, ids_valid_room);
+    int hto = get_name(body, "to", to, sizeof to, ids_valid_conn);
+    int hu = get_name(body, "u", user, sizeof user, valid_user);
+    int64_t id = 0;
+    bool echo = false;
+    mp_int(mp_get(body, "id"), &id);
+    mp_bool(mp_get(body, "echo"), &echo);
+    rt_msg_t m = {
+        .conn = conn,
+        .user = hu == 1 ? user : NULL,
+        .type = type,
+        .room = hr == 1 ? room : NULL,
+        .to = hto == 1 ? to : NULL,
+        .id = id,
+        .echo = echo,
+        .payload = mp_present(mp_get(body, "payload")) ? mp_get(body, "payload") : MP_NIL,
+    };
+    rt_err_t serr = RT_E_UNAVAILABLE;
+    if (r->api && api_route(r->api, &m, &serr) && serr == RT_OK)
+        return;
+    router_error(r, &m, serr,
+                 serr == RT_E_UNAVAILABLE ? "no live service for this type"
+                                          : "cannot reach the service");
+}
+
+static void count_pattern(const char *pattern, void *arg)
+{
+    (void)pattern;
+    (*(uint32_t *)arg)++;
+}
+
+static void write_pattern(const char *pattern, void *arg)
+{
+    mpw_cstr(arg, pattern);
+}
+
+/* The heartbeat; it lists the patterns of our live services. */
+static void send_heartbeat(router_t *r)
+{
+    uint32_t n = 0;
+    if (r->api)
+        api_each_live_pattern(r->api, count_pattern, &n);
+    mpw_t *w = mesh_ctl(r->mesh, "hb", 1);
+    mpw_cstr(w, "svc");
+    mpw_array(w, n);
+    if (r->api)
+        api_each_live_pattern(r->api, write_pattern, w);
+    mesh_ctl_send(r->mesh);
+}
+
+/* The patterns in a heartbeat's svc. */
+static void heard_services(router_t *r, const char *node, mp_t svc)
+{
+    const char *list[256];
+    char buf[256][RT_TYPE_MAX + 2];
+    size_t n = 0;
+    mp_iter_t it;
+    mp_t v;
+    if (mp_iter(svc, &it) != 0)
+        return;
+    while (n < 256 && mp_next(&it, &v))
+        if (mp_strcpy(v, buf[n], sizeof buf[n]) == 0) {
+            list[n] = buf[n];
+            n++;
+        }
+    peers_set_services(r->peers, node, list, n);
+}
+
 static void mesh_tick(router_t *r, int64_t now)
 {
     if (now >= r->next_hb) {
-        mesh_ctl(r->mesh, "hb", 0);
-        mesh_ctl_send(r->mesh);
+        send_heartbeat(r);
         r->next_hb = now + MESH_HEARTBEAT_MS;
     }
     if (r->want_snap) {

@@ -309,3 +309,46 @@ def test_quick_restart_within_peer_timeout(rt):
         assert (await b.expect_event("chat", timeout=10))["payload"] == "hello"
         await close_all([a, b])
     asyncio.run(main())
+
+
+def test_services_are_cluster_wide_local_preferred(rt):
+    from test_10_service_api import Service
+    routers, gws = start_mesh(rt)
+
+    def handler_of(name):
+        def handler(m):
+            actions = [{"op": "publish", "room": m["room"], "type": "calc:done",
+                        "payload": name}] if m.get("room") else []
+            return {"reply": {"by": name, "from": m["from"], "node": m["node"]},
+                    "actions": actions}
+        return handler
+    remote = Service(routers[1], "on-n2", ["calc:*"], handler_of("on-n2"))
+
+    async def main():
+        a = await Client.connect(gws[0].url)
+        b = await Client.connect(gws[1].url)
+        c = await Client.connect(gws[2].url)
+        await join_all([a, b, c], "s")
+        deadline = time.monotonic() + 5 * SLOW   # registrations travel with heartbeats (1 s)
+        while True:
+            ans = await a.request("calc:add", room="s", payload=[1, 2])
+            # (until then the default route acks {})
+            if ans.get("payload", {}).get("by") or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert ans["type"] == "ack", ans
+        assert ans["payload"] == {"by": "on-n2", "from": a.id, "node": "n2"}
+        for x in (a, b, c):   # the service's publish reaches every node once
+            assert (await x.expect_event("calc:done", timeout=5))["payload"] == "on-n2"
+        # a local registration wins over the remote one
+        local = Service(routers[0], "on-n1", ["calc:*"], handler_of("on-n1"))
+        assert (await a.ok("calc:add", payload=1))["by"] == "on-n1"
+        assert (await c.ok("calc:add", payload=1))["by"] == "on-n2"  # n3 has none: remote
+        for x in (a, b, c):
+            await x.expect_silence(0.2, types=["calc:done"])
+        local.stop()
+        await close_all([a, b, c])
+    try:
+        asyncio.run(main())
+    finally:
+        remote.stop()

@@ -79,6 +79,29 @@ static void test_expiry_and_drop(void **state)
     peers_destroy(&p);
 }
 
+static void test_service_patterns(void **state)
+{
+    (void)state;
+    peers_t *p = peers_new();
+    const char *b[] = {"chat:*", "calc:add"};
+    const char *c[] = {"chat:room:*"};
+    assert_int_equal(peers_set_services(p, "B", b, 2), -1); /* unknown node */
+    peers_seen(p, "B", "e", 1, true, 0);
+    peers_seen(p, "C", "e", 1, true, 0);
+    assert_int_equal(peers_set_services(p, "B", b, 2), 0);
+    assert_int_equal(peers_set_services(p, "C", c, 1), 0);
+    assert_null(peers_service_node(p, "chat:x")); /* nobody up yet */
+    peers_set_up(p, "B");
+    peers_set_up(p, "C");
+    assert_string_equal(peers_service_node(p, "chat:x"), "B");
+    assert_string_equal(peers_service_node(p, "chat:room:1"), "C"); /* longest prefix */
+    assert_string_equal(peers_service_node(p, "calc:add"), "B");   /* exact */
+    assert_null(peers_service_node(p, "calc:sub"));
+    assert_int_equal(peers_set_services(p, "B", NULL, 0), 0);      /* its services went away */
+    assert_null(peers_service_node(p, "chat:x"));
+    peers_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -86,6 +109,7 @@ int main(void)
         cmocka_unit_test(test_gap_and_duplicate),
         cmocka_unit_test(test_new_epoch_loses_sync),
         cmocka_unit_test(test_expiry_and_drop),
+        cmocka_unit_test(test_service_patterns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
