@@ -12,6 +12,10 @@ struct mesh {
     mpw_t w;
     zhashx_t *rooms; /* rooms subscribed to -> (void *)1 */
     uint64_t dropped;
+    /* fault injection for the tests (environment RTTEST_MESH_DROP_CTL=N): every Nth
+     * replication delta is not sent, as if the PUB had dropped it */
+    unsigned drop_every, deltas;
+    bool droppable;
 };
 
 static void set_topic(char *out, size_t outlen, char kind, const char *name)
@@ -57,6 +61,11 @@ mesh_t *mesh_new(const char *bind, const char *peers, const char *node, const ch
         mesh_destroy(&self);
         return NULL;
     }
+    const char *drop = getenv("RTTEST_MESH_DROP_CTL");
+    if (drop && atoi(drop) > 0) {
+        self->drop_every = (unsigned)atoi(drop);
+        rt_warn("mesh: test mode, dropping every %u-th delta", self->drop_every);
+    }
     zsock_set_linger(self->sub, 0);
     zsock_set_rcvhwm(self->sub, MESH_HWM);
     zsock_set_maxmsgsize(self->sub, (int)(MP_MAX_FRAME + 4096));
@@ -93,6 +102,7 @@ zsock_t *mesh_socket(mesh_t *self)
 
 mpw_t *mesh_ctl(mesh_t *self, const char *t, uint32_t pairs)
 {
+    self->droppable = strlen(t) == 1 && strchr("ojlx", t[0]) != NULL;
     mpw_reset(&self->w);
     mpw_map(&self->w, pairs + 4);
     mpw_kstr(&self->w, "t", t);
@@ -113,6 +123,10 @@ static void send_topic(mesh_t *self, const char *topic, mp_t body)
 void mesh_ctl_send(mesh_t *self)
 {
     /* a message lost here is a gap for every receiver: they resync */
+    if (self->drop_every && self->droppable && ++self->deltas % self->drop_every == 0) {
+        self->dropped++;
+        return;
+    }
     send_topic(self, "c", mpw_view(&self->w));
 }
 

@@ -1151,11 +1151,13 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
     if (strcmp(t, "resync") == 0 && mp_str_eq(mp_get(body, "to"), r->node))
         r->want_snap = true; /* whatever our view of the asker: it needs ours */
     bool snap = strcmp(t, "snap") == 0;
+    bool was_synced = peers_synced(r->peers, node);
     peers_verdict_t v = peers_seen(r->peers, node, ep, seq, snap, ids_mono_ms());
     if (strcmp(t, "hb") == 0)
         heard_services(r, node, mp_get(body, "svc"));
     if (v == PEERS_RESYNC) {
-        rt_info("mesh: out of sync with %s (seq %llu): asking for a snapshot", node,
+        rt_info("mesh: %s %s (seq %llu): asking for a snapshot",
+                was_synced ? "gap or new epoch in the stream of" : "out of sync with", node,
                 (unsigned long long)seq);
         mpw_t *w = mesh_ctl(r->mesh, "resync", 1);
         mpw_kstr(w, "to", node);

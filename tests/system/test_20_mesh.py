@@ -352,3 +352,34 @@ def test_services_are_cluster_wide_local_preferred(rt):
         asyncio.run(main())
     finally:
         remote.stop()
+
+
+def test_lost_deltas_are_repaired_by_resync(rt):
+    """n1 drops every 3rd replication delta (test-only RTTEST_MESH_DROP_CTL): n2 notices the
+    gaps from the sequence numbers, resyncs, and ends with exactly n1's members."""
+    ports = mesh_ports(2)
+    r1 = rt.router(node_id="n1", ports=ports[0], mesh_peers=peers_flag(ports),
+                   env={"RTTEST_MESH_DROP_CTL": "3"})
+    r2 = rt.router(node_id="n2", ports=ports[1], mesh_peers=peers_flag(ports))
+    g1, g2 = rt.gateway(r1), rt.gateway(r2)
+
+    async def main():
+        watcher = await Client.connect(g2.url)
+        cs = [await Client.connect(g1.url) for _ in range(6)]
+        rooms = ["g%d" % i for i in range(3)]
+        for room in rooms:
+            await watcher.join(room)
+        for i, c in enumerate(cs):
+            for room in rooms:
+                await c.join(room, {"i": i})
+        for c in cs[::2]:
+            await c.ok("room:leave", room="g0")
+        await cs[5].close()
+        for room in rooms:
+            want = [watcher.id] + [c.id for i, c in enumerate(cs) if i != 5 and
+                                   not (room == "g0" and i % 2 == 0)]
+            await converge([watcher, cs[1]], room, want, timeout=10)
+        assert "gap or new epoch in the stream of n1" in r2.stderr()
+        assert "dropping every 3-th delta" in r1.stderr()
+        await close_all([watcher] + cs[:5])
+    asyncio.run(main())
