@@ -94,6 +94,11 @@ zsock_t *api_socket(api_t *self)
 {
     return self->sock;
 }
+void api_each_live_pattern(api_t *self, void (*fn)(const char *pattern, void *arg), void *arg)
+{
+    services_each_live(self->svc, fn, arg);
+}
+
 size_t api_services(api_t *self)
 {
     return services_count(self->svc);
@@ -248,7 +253,7 @@ static void enc_stats(api_t *self)
     mpw_cstr(w, "services");
     mpw_uint(w, services_count(self->svc));
     mpw_cstr(w, "mesh_peers");
-    mpw_uint(w, 0);
+    mpw_uint(w, st.mesh_peers);
     mpw_cstr(w, "bad_frames");
     mpw_uint(w, st.bad_frames + st.api_bad_frames);
     mpw_cstr(w, "gateways");

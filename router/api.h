@@ -41,6 +41,10 @@ void api_tick(api_t *self, int64_t now_ms);
  * (the answer follows from api_handle / api_tick), else the error to answer m with now. */
 bool api_route(api_t *self, const rt_msg_t *m, rt_err_t *err);
 
+/* Calls fn(pattern, arg) for every pattern a live local service handles (the mesh tells the
+ * other nodes, docs/mesh.md). */
+void api_each_live_pattern(api_t *self, void (*fn)(const char *pattern, void *arg), void *arg);
+
 size_t api_services(api_t *self);     /* live registrations */
 uint64_t api_bad_frames(api_t *self); /* malformed frames on the API socket */
 size_t api_pending(api_t *self);      /* client messages waiting for a service */

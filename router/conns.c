@@ -217,3 +217,26 @@ void conns_list_free(char ***list_p)
     free(*list_p);
     *list_p = NULL;
 }
+
+void conns_each(conns_t *self,
+                void (*fn)(const char *conn, const char *gw, const char *user, void *arg),
+                void *arg)
+{
+    /* collect first: fn may look conns up, which moves the hash's cursor */
+    size_t n = zhashx_size(self->conns), i = 0;
+    const char **keys = n ? calloc(n, sizeof *keys) : NULL;
+    conn_t **vals = n ? calloc(n, sizeof *vals) : NULL;
+    if (n && (!keys || !vals)) {
+        free(keys);
+        free(vals);
+        return;
+    }
+    for (conn_t *c = zhashx_first(self->conns); c && i < n; c = zhashx_next(self->conns), i++) {
+        keys[i] = (const char *)zhashx_cursor(self->conns);
+        vals[i] = c;
+    }
+    for (size_t j = 0; j < i; j++)
+        fn(keys[j], vals[j]->gw, vals[j]->user, arg);
+    free(keys);
+    free(vals);
+}

@@ -38,4 +38,10 @@ size_t conns_rooms(conns_t *self, const char *conn, const char *const **rooms);
 char **conns_of_gateway(conns_t *self, const char *gw, size_t *n);
 void conns_list_free(char ***list_p);
 
+/* Calls fn(conn, gw, user, arg) for every conn; fn may look conns up but must not change
+ * the table. */
+void conns_each(conns_t *self,
+                void (*fn)(const char *conn, const char *gw, const char *user, void *arg),
+                void *arg);
+
 #endif

@@ -91,6 +91,16 @@ void events_presence(events_t *self, bool join, const char *room, const char *co
     emit(self, type);
 }
 
+void events_mesh(events_t *self, bool up, const char *peer)
+{
+    if (!self)
+        return;
+    const char *type = up ? "mesh:peer_up" : "mesh:peer_down";
+    mpw_t *w = begin(self, type, 1);
+    mpw_kstr(w, "peer", peer);
+    emit(self, type);
+}
+
 void events_message(events_t *self, const rt_msg_t *m)
 {
     if (!self)

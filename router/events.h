@@ -22,6 +22,8 @@ void events_conn(events_t *self, bool open, const char *conn, const char *user);
 /* {type:"presence:join", room, conn, user, meta, node, ts} / presence:leave without meta */
 void events_presence(events_t *self, bool join, const char *room, const char *conn,
                      const char *user, mp_t meta);
+/* {type:"mesh:peer_up"|"mesh:peer_down", peer, node, ts} */
+void events_mesh(events_t *self, bool up, const char *peer);
 /* A client message: {type, room?, from, user?, to?, payload, node, ts} */
 void events_message(events_t *self, const rt_msg_t *m);
 

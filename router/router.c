@@ -11,6 +11,8 @@
 #include "ids.h"
 #include "jsonb.h"
 #include "log.h"
+#include "mesh.h"
+#include "peers.h"
 #include "rooms.h"
 #include "zmqio.h"
 #include <czmq.h>
@@ -37,6 +39,10 @@ struct router {
     dispatch_t *dispatch;
     api_t *api;          /* service API, NULL when not configured */
     events_t *events;    /* events PUB, NULL when not configured */
+    mesh_t *mesh;        /* mesh PUB/SUB, NULL without --mesh-peers */
+    peers_t *peers;      /* the other nodes of the mesh */
+    bool want_snap;      /* a peer asked for our snapshot: send it at the next tick */
+    int64_t next_hb;     /* monotonic ms of the next mesh heartbeat */
     mpw_t w;             /* scratch for one outgoing message at a time */
     const rt_msg_t *cur; /* the request being dispatched */
     bool cur_answered;
@@ -161,17 +167,30 @@ router_t *router_new(const router_opts_t *opts)
         router_destroy(&r);
         return NULL;
     }
+    if (r->opts.mesh_peers && *r->opts.mesh_peers && r->opts.mesh_bind) {
+        r->mesh = mesh_new(r->opts.mesh_bind, r->opts.mesh_peers, r->node, r->epoch);
+        r->peers = peers_new();
+        if (!r->mesh || !r->peers) {
+            rt_error("cannot set up the mesh on %s", r->opts.mesh_bind);
+            router_destroy(&r);
+            return NULL;
+        }
+        if (r->opts.peer_timeout < 1)
+            r->opts.peer_timeout = 5000;
+    }
     r->poller = zpoller_new(r->ingress, NULL);
     if (r->poller && r->api && zpoller_add(r->poller, api_socket(r->api)) != 0)
+        zpoller_destroy(&r->poller);
+    if (r->poller && r->mesh && zpoller_add(r->poller, mesh_socket(r->mesh)) != 0)
         zpoller_destroy(&r->poller);
     if (!r->poller || builtins_register(r) != 0) {
         rt_error("cannot set up the router");
         router_destroy(&r);
         return NULL;
     }
-    rt_info("node %s epoch %s: ingress %s, fan-out %s, api %s, events %s", r->node, r->epoch,
-            r->opts.ingress, r->opts.fanout, r->api ? r->opts.api : "-",
-            r->events ? r->opts.events : "-");
+    rt_info("node %s epoch %s: ingress %s, fan-out %s, api %s, events %s, mesh %s", r->node,
+            r->epoch, r->opts.ingress, r->opts.fanout, r->api ? r->opts.api : "-",
+            r->events ? r->opts.events : "-", r->mesh ? r->opts.mesh_bind : "-");
     return r;
 }
 
@@ -181,6 +200,8 @@ void router_destroy(router_t **self_p)
         return;
     router_t *r = *self_p;
     zpoller_destroy(&r->poller);
+    mesh_destroy(&r->mesh);
+    peers_destroy(&r->peers);
     api_destroy(&r->api);
     events_destroy(&r->events);
     zsock_destroy(&r->ingress);
@@ -216,8 +237,48 @@ int router_use(router_t *r, rt_middleware_fn fn, void *arg)
 
 /* ---- output: everything to a gateway goes over the fan-out PUB under its topic ---- */
 
+static bool is_remote(const char *gw);
+
+/* Connections of other nodes are kept in the tables under the pseudo-gateway "@NODE" ('@' is
+ * not allowed in gateway ids, so they can never clash). */
+static bool is_remote(const char *gw)
+{
+    return gw && gw[0] == '@';
+}
+
+/* Whether room has members on other nodes (some) / on this node (local). */
+static void room_spread(router_t *r, const char *room, bool *remote, bool *local)
+{
+    const rooms_gw_t *gws;
+    size_t n = rooms_gateways(r->rooms, room, &gws);
+    *remote = *local = false;
+    for (size_t i = 0; i < n; i++) {
+        if (is_remote(gws[i].gw))
+            *remote = true;
+        else
+            *local = true;
+    }
+}
+
+/* Keeps the mesh subscription to room's events in step with having local members there. */
+static void mesh_sub_update(router_t *r, const char *room)
+{
+    if (!r->mesh)
+        return;
+    bool remote, local;
+    room_spread(r, room, &remote, &local);
+    mesh_room_sub(r->mesh, room, local);
+}
+
 static void pub(router_t *r, const char *gw, mp_t v)
 {
+    if (is_remote(gw)) { /* a frame for a connection of another node: its node delivers */
+        if (r->mesh && mp_present(v))
+            mesh_pub_node(r->mesh, gw + 1, v);
+        else
+            r->stats.pub_dropped++;
+        return;
+    }
     if (r->w.oom || zmqio_send(r->fanout, gw, strlen(gw), true) != 0 ||
         zmqio_send_mp(r->fanout, v, false) != 0)
         r->stats.pub_dropped++;
@@ -247,14 +308,21 @@ static void enc_out_conn(mpw_t *w, const char *conn)
 
 /* Sends the encoded out in r->w to every gateway with members in room, skipping a gateway
  * whose only local member is `except`. */
+static void pub_room_v(router_t *r, const char *room, const char *except, mp_t v);
 static void pub_room(router_t *r, const char *room, const char *except)
+{
+    pub_room_v(r, room, except, mpw_view(&r->w));
+}
+
+static void pub_room_v(router_t *r, const char *room, const char *except, mp_t v)
 {
     const rooms_gw_t *gws;
     size_t n = rooms_gateways(r->rooms, room, &gws);
     const rooms_member_t *ex = except ? rooms_member(r->rooms, room, except) : NULL;
     const char *exgw = ex ? rooms_member_gw(ex) : NULL;
-    mp_t v = mpw_view(&r->w);
     for (size_t i = 0; i < n; i++) {
+        if (is_remote(gws[i].gw))
+            continue; /* members on other nodes: their node delivers (mesh "r:") */
         if (exgw && gws[i].count == 1 && strcmp(gws[i].gw, exgw) == 0)
             continue;
         r->stats.msgs_out++;
@@ -274,6 +342,12 @@ static void room_event(router_t *r, const char *room, const char *type, const ch
     mpw_cstr(&r->w, "f");
     enc_event(&r->w, type, room, from, payload);
     pub_room(r, room, except);
+    if (r->mesh) {
+        bool remote, local;
+        room_spread(r, room, &remote, &local);
+        if (remote) /* once per room event: each other node delivers to its own members */
+            mesh_pub_room(r->mesh, room, mpw_view(&r->w));
+    }
 }
 
 static void enc_member(mpw_t *w, const char *conn, const char *user, mp_t meta, bool with_meta)
@@ -386,6 +460,50 @@ rt_err_t router_reply(router_t *r, const char *conn, int64_t id, rt_err_t code, 
     return RT_OK;
 }
 
+/* ---- mesh deltas: this node's connections and memberships, on the control stream ---- */
+
+static void delta_conn(router_t *r, const char *conn, const char *user)
+{
+    if (!r->mesh)
+        return;
+    mpw_t *w = mesh_ctl(r->mesh, "o", 2);
+    mpw_kstr(w, "c", conn);
+    mpw_kstr(w, "u", user);
+    mesh_ctl_send(r->mesh);
+}
+
+static void delta_join(router_t *r, const char *conn, const char *user, const char *room,
+                       mp_t meta)
+{
+    if (!r->mesh)
+        return;
+    mpw_t *w = mesh_ctl(r->mesh, "j", 4);
+    mpw_kstr(w, "c", conn);
+    mpw_kstr(w, "u", user);
+    mpw_kstr(w, "r", room);
+    mpw_kraw(w, "m", meta);
+    mesh_ctl_send(r->mesh);
+}
+
+static void delta_leave(router_t *r, const char *conn, const char *room)
+{
+    if (!r->mesh)
+        return;
+    mpw_t *w = mesh_ctl(r->mesh, "l", 2);
+    mpw_kstr(w, "c", conn);
+    mpw_kstr(w, "r", room);
+    mesh_ctl_send(r->mesh);
+}
+
+static void delta_close(router_t *r, const char *conn)
+{
+    if (!r->mesh)
+        return;
+    mpw_t *w = mesh_ctl(r->mesh, "x", 1);
+    mpw_kstr(w, "c", conn);
+    mesh_ctl_send(r->mesh);
+}
+
 /* ---- actions ---- */
 
 static rt_err_t check_meta(mp_t meta)
@@ -419,16 +537,33 @@ static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta,
         conns_room_remove(r->conns, conn, room);
         return RT_E_INTERNAL;
     }
-    if (notify)
+    if (notify && !is_remote(gw))
         send_membership(r, gw, conn, room, meta, true);
     if (presence)
         presence_event(r, room, conn, user, meta, true);
-    events_presence(r->events, true, room, conn, user, meta);
+    if (!is_remote(gw)) { /* lifecycle events and replication: by the owner node only */
+        events_presence(r->events, true, room, conn, user, meta);
+        delta_join(r, conn, user, room, meta);
+        mesh_sub_update(r, room);
+    }
     return RT_OK;
 }
 
 rt_err_t router_join(router_t *r, const char *conn, const char *room, mp_t meta)
 {
+    const char *gw = conns_gw(r->conns, conn);
+    if (is_remote(gw)) { /* the owner node joins it (and replicates) */
+        if (!room || !ids_valid_room(room, strlen(room)) || check_meta(meta) != RT_OK)
+            return RT_E_BAD_REQUEST;
+        mpw_reset(&r->w);
+        mpw_map(&r->w, 4);
+        mpw_kstr(&r->w, "t", "join");
+        mpw_kstr(&r->w, "c", conn);
+        mpw_kstr(&r->w, "r", room);
+        mpw_kraw(&r->w, "m", mp_present(meta) ? meta : MP_NIL);
+        pub(r, gw, mpw_view(&r->w));
+        return RT_OK;
+    }
     return join(r, conn, room, meta, true, true);
 }
 
@@ -448,15 +583,32 @@ static rt_err_t leave(router_t *r, const char *conn, const char *room, bool noti
     snprintf(roomc, sizeof roomc, "%s", room);
     rooms_remove(r->rooms, roomc, conn);
     conns_room_remove(r->conns, conn, roomc);
-    if (notify)
+    bool local = !is_remote(conns_gw(r->conns, conn));
+    if (notify && local)
         send_membership(r, conns_gw(r->conns, conn), conn, roomc, MP_NONE, false);
     presence_event(r, roomc, conn, u ? user : NULL, MP_NONE, false);
-    events_presence(r->events, false, roomc, conn, u ? user : NULL, MP_NONE);
+    if (local) {
+        events_presence(r->events, false, roomc, conn, u ? user : NULL, MP_NONE);
+        delta_leave(r, conn, roomc);
+        mesh_sub_update(r, roomc);
+    }
     return RT_OK;
 }
 
 rt_err_t router_leave(router_t *r, const char *conn, const char *room)
 {
+    const char *gw = conns_gw(r->conns, conn);
+    if (is_remote(gw)) { /* the owner node makes it leave (and replicates) */
+        if (!room || !rooms_is_member(r->rooms, room, conn))
+            return RT_E_NOT_IN_ROOM;
+        mpw_reset(&r->w);
+        mpw_map(&r->w, 3);
+        mpw_kstr(&r->w, "t", "leave");
+        mpw_kstr(&r->w, "c", conn);
+        mpw_kstr(&r->w, "r", room);
+        pub(r, gw, mpw_view(&r->w));
+        return RT_OK;
+    }
     return leave(r, conn, room, true);
 }
 
@@ -605,6 +757,11 @@ static void conn_gone(router_t *r, const char *conn)
         if (leave(r, conn, room, false) != RT_OK)
             conns_room_remove(r->conns, conn, room); /* tables disagree: never loop */
     }
+    if (is_remote(conns_gw(r->conns, conn))) {
+        conns_remove(r->conns, conn);
+        return;
+    }
+    delta_close(r, conn);
     if (r->events) {
         char user[256];
         const char *u = conns_user(r->conns, conn);
@@ -646,10 +803,13 @@ static void on_open(router_t *r, const char *gw, mp_t body)
     }
     int hu = mp_get_strz(body, "u", user, sizeof user, valid_user);
     bool known = conns_exists(r->conns, conn);
-    if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
+    if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0) {
         rt_error("out of memory adding connection %s", conn);
-    else if (!known)
+        return;
+    }
+    if (!known)
         events_conn(r->events, true, conn, hu == 1 ? user : NULL);
+    delta_conn(r, conn, hu == 1 ? user : NULL);
 }
 
 static void on_close(router_t *r, mp_t body)
@@ -683,6 +843,7 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
             continue;
         if (!known)
             events_conn(r->events, true, conn, hu == 1 ? user : NULL);
+        delta_conn(r, conn, hu == 1 ? user : NULL);
         mp_iter_t rit;
         if (mp_iter(mp_get(c, "rooms"), &rit) != 0)
             continue;
@@ -701,6 +862,8 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
         }
     }
 }
+
+static bool mesh_route(router_t *r, const rt_msg_t *m);
 
 /* Parses a `msg` into an rt_msg_t and dispatches it. */
 static void on_msg(router_t *r, const char *gw, mp_t body)
@@ -752,18 +915,27 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
     r->cur_failed = false;
     bool stopped = !dispatch_middleware(r->dispatch, r, &m);
     bool builtin = builtins_is_builtin(type);
-    bool deferred = false;
-    rt_err_t serr;
-    if (stopped) {
-        /* the middleware answered, or forbidden below */
-    } else if (!builtin && r->api && api_route(r->api, &m, &serr)) {
-        /* a service owns the type: it answers later, or nobody can */
-        if (serr == RT_OK)
-            deferred = true;
-        else
+    bool deferred = false, routed = false;
+    rt_err_t serr = RT_OK;
+    if (!stopped && !builtin) {
+        /* a service owns the type: a live local one first, else one on another node; it
+         * answers later, or nobody can */
+        bool owned = r->api && api_route(r->api, &m, &serr);
+        if (owned && serr == RT_OK)
+            deferred = routed = true;
+        else if (mesh_route(r, &m))
+            deferred = routed = true;
+        else if (owned) {
+            routed = true;
             router_error(r, &m, serr,
                          serr == RT_E_UNAVAILABLE ? "no live service for this type"
                                                   : "cannot reach the service");
+        }
+    }
+    if (stopped) {
+        /* the middleware answered, or forbidden below */
+    } else if (routed) {
+        /* answered above, or later by the service */
     } else {
         rt_handler_fn fn = NULL;
         void *arg = NULL;
@@ -789,6 +961,405 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
     r->cur = outer;
     r->cur_answered = outer_answered;
     r->cur_failed = outer_failed;
+}
+
+/* ---- mesh: the state of the other nodes, and what they send us (docs/mesh.md) ---- */
+
+/* Registers conn of the node behind pseudo-gateway rgw; false when conn is one of ours. */
+static bool remote_conn(router_t *r, const char *rgw, const char *conn, const char *user)
+{
+    const char *gw = conns_gw(r->conns, conn);
+    if (gw && !is_remote(gw))
+        return false;
+    return conns_add(r->conns, conn, rgw, user) == 0;
+}
+
+static bool owned_by(router_t *r, const char *conn, const char *rgw)
+{
+    const char *gw = conns_gw(r->conns, conn);
+    return gw && strcmp(gw, rgw) == 0;
+}
+
+typedef struct {
+    router_t *r;
+    mpw_t *w;
+    uint32_t n;
+} snap_ctx_t;
+
+static void snap_count(const char *conn, const char *gw, const char *user, void *arg)
+{
+    (void)conn;
+    (void)user;
+    snap_ctx_t *ctx = arg;
+    if (!is_remote(gw))
+        ctx->n++;
+}
+
+static void snap_write(const char *conn, const char *gw, const char *user, void *arg)
+{
+    snap_ctx_t *ctx = arg;
+    if (is_remote(gw))
+        return;
+    const char *const *rooms;
+    size_t n = conns_rooms(ctx->r->conns, conn, &rooms);
+    mpw_map(ctx->w, 3);
+    mpw_kstr(ctx->w, "c", conn);
+    mpw_kstr(ctx->w, "u", user);
+    mpw_cstr(ctx->w, "rooms");
+    mpw_array(ctx->w, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const rooms_member_t *m = rooms_member(ctx->r->rooms, rooms[i], conn);
+        mpw_array(ctx->w, 2);
+        mpw_cstr(ctx->w, rooms[i]);
+        mpw_raw(ctx->w, m ? rooms_member_meta(m) : MP_EMPTY_MAP);
+    }
+}
+
+/* Our connections and memberships, as one "snap" on the control stream. */
+static void send_snapshot(router_t *r)
+{
+    snap_ctx_t ctx = {.r = r};
+    conns_each(r->conns, snap_count, &ctx);
+    ctx.w = mesh_ctl(r->mesh, "snap", 1);
+    mpw_cstr(ctx.w, "conns");
+    mpw_array(ctx.w, ctx.n);
+    conns_each(r->conns, snap_write, &ctx);
+    mesh_ctl_send(r->mesh);
+}
+
+/* Replaces what we hold of the node behind rgw with its snapshot: presence:leave for what is
+ * gone, presence:join for what is new, nothing for what is unchanged. */
+static void apply_snapshot(router_t *r, const char *rgw, mp_t body)
+{
+    mp_t list = mp_get(body, "conns");
+    zhashx_t *seen = zhashx_new();
+    mp_iter_t it;
+    mp_t c;
+    if (!seen || mp_iter(list, &it) != 0) {
+        zhashx_destroy(&seen);
+        r->stats.bad_frames++;
+        return;
+    }
+    while (mp_next(&it, &c)) {
+        char conn[RT_CONN_MAX + 1];
+        if (get_name(c, "c", conn, sizeof conn, ids_valid_conn) == 1)
+            zhashx_insert(seen, conn, (void *)1);
+    }
+    size_t n = 0;
+    char **old = conns_of_gateway(r->conns, rgw, &n);
+    for (size_t i = 0; old && old[i]; i++)
+        if (!zhashx_lookup(seen, old[i]))
+            conn_gone(r, old[i]);
+    conns_list_free(&old);
+    zhashx_destroy(&seen);
+
+    mp_iter(list, &it);
+    while (mp_next(&it, &c)) {
+        char conn[RT_CONN_MAX + 1], user[256];
+        if (mp_type(c) != MP_MAP || get_name(c, "c", conn, sizeof conn, ids_valid_conn) != 1)
+            continue;
+        int hu = get_name(c, "u", user, sizeof user, valid_user);
+        if (!remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
+            continue;
+        /* rooms it left while we were out of sync */
+        const char *const *rooms;
+        size_t nr = conns_rooms(r->conns, conn, &rooms);
+        char(*had)[RT_ROOM_MAX + 1] = nr ? calloc(nr, sizeof *had) : NULL;
+        for (size_t i = 0; had && i < nr; i++)
+            snprintf(had[i], sizeof had[i], "%s", rooms[i]);
+        for (size_t i = 0; had && i < nr; i++) {
+            bool keep = false;
+            mp_iter_t rit, pit;
+            mp_t pair, rv;
+            if (mp_iter(mp_get(c, "rooms"), &rit) == 0)
+                while (!keep && mp_next(&rit, &pair))
+                    keep = mp_iter(pair, &pit) == 0 && mp_next(&pit, &rv) &&
+                           mp_str_eq(rv, had[i]);
+            if (!keep)
+                leave(r, conn, had[i], false);
+        }
+        free(had);
+        mp_iter_t rit;
+        mp_t pair;
+        if (mp_iter(mp_get(c, "rooms"), &rit) != 0)
+            continue;
+        while (mp_next(&rit, &pair)) {
+            mp_iter_t pit;
+            mp_t rv, meta = MP_NONE;
+            char room[RT_ROOM_MAX + 1];
+            if (mp_iter(pair, &pit) != 0 || !mp_next(&pit, &rv) ||
+                mp_strcpy(rv, room, sizeof room) != 0 || !ids_valid_room(room, strlen(room)))
+                continue;
+            if (!mp_next(&pit, &meta) || check_meta(meta) != RT_OK)
+                meta = MP_NONE;
+            join(r, conn, room, meta, false, true);
+        }
+    }
+}
+
+/* A peer silent for --peer-timeout: its members leave every room. */
+static void drop_peer(router_t *r, const char *peer)
+{
+    char node[RT_CONN_MAX + 1], rgw[RT_CONN_MAX + 2];
+    snprintf(node, sizeof node, "%s", peer);
+    snprintf(rgw, sizeof rgw, "@%s", node);
+    size_t n = 0;
+    char **list = conns_of_gateway(r->conns, rgw, &n);
+    rt_warn("mesh: peer %s silent for %lld ms: down, dropping its %zu connections", node,
+            r->opts.peer_timeout, n);
+    for (size_t i = 0; list && list[i]; i++)
+        conn_gone(r, list[i]);
+    conns_list_free(&list);
+    bool was_up = peers_up(r->peers, node);
+    peers_drop(r->peers, node);
+    if (was_up)
+        events_mesh(r->events, false, node);
+}
+
+static void heard_services(router_t *r, const char *node, mp_t svc);
+static void on_mesh_msg(router_t *r, mp_t body);
+
+static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
+{
+    char node[RT_CONN_MAX + 1], ep[40], rgw[RT_CONN_MAX + 2];
+    uint64_t seq;
+    if (get_name(body, "n", node, sizeof node, ids_valid_conn) != 1 ||
+        mp_strcpy(mp_get(body, "ep"), ep, sizeof ep) != 0 || mp_uint(mp_get(body, "s"), &seq) != 0) {
+        r->stats.bad_frames++;
+        return;
+    }
+    if (strcmp(node, r->node) == 0)
+        return;
+    snprintf(rgw, sizeof rgw, "@%s", node);
+    if (strcmp(t, "resync") == 0 && mp_str_eq(mp_get(body, "to"), r->node))
+        r->want_snap = true; /* whatever our view of the asker: it needs ours */
+    bool snap = strcmp(t, "snap") == 0;
+    bool was_synced = peers_synced(r->peers, node);
+    peers_verdict_t v = peers_seen(r->peers, node, ep, seq, snap, ids_mono_ms());
+    if (strcmp(t, "hb") == 0)
+        heard_services(r, node, mp_get(body, "svc"));
+    if (v == PEERS_RESYNC) {
+        rt_info("mesh: %s %s (seq %llu): asking for a snapshot",
+                was_synced ? "gap or new epoch in the stream of" : "out of sync with", node,
+                (unsigned long long)seq);
+        mpw_t *w = mesh_ctl(r->mesh, "resync", 1);
+        mpw_kstr(w, "to", node);
+        mesh_ctl_send(r->mesh);
+    }
+    if (v != PEERS_APPLY)
+        return;
+    char conn[RT_CONN_MAX + 1], room[RT_ROOM_MAX + 1], user[256];
+    bool hc = get_name(body, "c", conn, sizeof conn, ids_valid_conn) == 1;
+    bool hr = get_name(body, "r", room, sizeof room, ids_valid_room) == 1;
+    int hu = get_name(body, "u", user, sizeof user, valid_user);
+    if (snap) {
+        apply_snapshot(r, rgw, body);
+        if (peers_set_up(r->peers, node)) {
+            rt_info("mesh: peer %s up", node);
+            events_mesh(r->events, true, node);
+        }
+    } else if (strcmp(t, "o") == 0 && hc) {
+        remote_conn(r, rgw, conn, hu == 1 ? user : NULL);
+    } else if (strcmp(t, "j") == 0 && hc && hr) {
+        mp_t meta = mp_get(body, "m");
+        if (check_meta(meta) != RT_OK)
+            meta = MP_NONE;
+        if (remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
+            join(r, conn, room, meta, false, true);
+    } else if (strcmp(t, "l") == 0 && hc && hr) {
+        if (owned_by(r, conn, rgw))
+            leave(r, conn, room, false);
+    } else if (strcmp(t, "x") == 0 && hc) {
+        if (owned_by(r, conn, rgw))
+            conn_gone(r, conn);
+    }
+}
+
+/* "n:NODE|": frames for our connections, and actions on them from other nodes. */
+static void on_mesh_node(router_t *r, const char *t, mp_t body)
+{
+    char conn[RT_CONN_MAX + 1], room[RT_ROOM_MAX + 1];
+    if (strcmp(t, "msg") == 0) {
+        on_mesh_msg(r, body);
+        return;
+    }
+    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
+        r->stats.bad_frames++;
+        return;
+    }
+    const char *gw = conns_gw(r->conns, conn);
+    if (!gw || is_remote(gw))
+        return; /* gone meanwhile (or moved): dropped */
+    bool hr = get_name(body, "r", room, sizeof room, ids_valid_room) == 1;
+    if (strcmp(t, "out") == 0 || strcmp(t, "kick") == 0) {
+        r->stats.msgs_out++;
+        pub(r, gw, body);
+    } else if (strcmp(t, "join") == 0 && hr) {
+        mp_t meta = mp_get(body, "m");
+        if (check_meta(meta) != RT_OK)
+            meta = MP_NONE;
+        router_join(r, conn, room, meta);
+    } else if (strcmp(t, "leave") == 0 && hr) {
+        router_leave(r, conn, room);
+    }
+}
+
+static void on_mesh(router_t *r, zmsg_t *msg)
+{
+    zframe_t *topic = zmsg_first(msg);
+    mp_t body;
+    char t[16];
+    if (zmsg_size(msg) != 2 || zframe_size(topic) < 1 ||
+        zmqio_frame_mp(zmsg_last(msg), &body) != 0 || mp_type(body) != MP_MAP ||
+        mp_strcpy(mp_get(body, "t"), t, sizeof t) != 0) {
+        r->stats.bad_frames++;
+        return;
+    }
+    char kind = (char)zframe_data(topic)[0];
+    if (kind == 'c') {
+        on_mesh_ctl(r, t, body);
+    } else if (kind == 'r' && strcmp(t, "out") == 0) {
+        /* a room event of another node: to our own members of the room only */
+        char room[RT_ROOM_MAX + 1], x[RT_CONN_MAX + 1];
+        if (get_name(body, "r", room, sizeof room, ids_valid_room) != 1) {
+            r->stats.bad_frames++;
+            return;
+        }
+        bool hx = get_name(body, "x", x, sizeof x, ids_valid_conn) == 1;
+        pub_room_v(r, room, hx ? x : NULL, body);
+    } else if (kind == 'n') {
+        on_mesh_node(r, t, body);
+    } else {
+        r->stats.bad_frames++;
+    }
+}
+
+/* Client message m of a type no live local service handles: to a node with a live service
+ * for it (its heartbeats list their patterns). The answer comes back through n:OURNODE. */
+static bool mesh_route(router_t *r, const rt_msg_t *m)
+{
+    if (!r->mesh)
+        return false;
+    size_t tlen = strlen(m->type);
+    if (ids_reserved_type(m->type, tlen) && strncmp(m->type, "webrtc:", 7) != 0)
+        return false;
+    const char *node = peers_service_node(r->peers, m->type);
+    if (!node)
+        return false;
+    mpw_reset(&r->w);
+    mpw_map(&r->w, 5 + (m->user ? 1 : 0) + (m->room ? 1 : 0) + (m->to ? 1 : 0) + (m->id ? 1 : 0));
+    mpw_kstr(&r->w, "t", "msg");
+    mpw_kstr(&r->w, "c", m->conn);
+    mpw_kstr(&r->w, "type", m->type);
+    if (m->user)
+        mpw_kstr(&r->w, "u", m->user);
+    if (m->room)
+        mpw_kstr(&r->w, "room", m->room);
+    if (m->to)
+        mpw_kstr(&r->w, "to", m->to);
+    if (m->id)
+        mpw_kint(&r->w, "id", m->id);
+    mpw_cstr(&r->w, "echo");
+    mpw_bool(&r->w, m->echo);
+    mpw_kraw(&r->w, "payload", m->payload);
+    if (!mp_present(mpw_view(&r->w)))
+        return false;
+    mesh_pub_node(r->mesh, node, mpw_view(&r->w));
+    return true;
+}
+
+/* A client message of another node for one of our services. */
+static void on_mesh_msg(router_t *r, mp_t body)
+{
+    char conn[RT_CONN_MAX + 1], type[RT_TYPE_MAX + 1], room[RT_ROOM_MAX + 1],
+        to[RT_CONN_MAX + 1], user[256];
+    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1 ||
+        get_name(body, "type", type, sizeof type, ids_valid_type) != 1 ||
+        !is_remote(conns_gw(r->conns, conn))) {
+        r->stats.bad_frames++;
+        return;
+    }
+    int hr = get_name(body, "room", room, sizeof room, ids_valid_room);
+    int hto = get_name(body, "to", to, sizeof to, ids_valid_conn);
+    int hu = get_name(body, "u", user, sizeof user, valid_user);
+    int64_t id = 0;
+    bool echo = false;
+    mp_int(mp_get(body, "id"), &id);
+    mp_bool(mp_get(body, "echo"), &echo);
+    rt_msg_t m = {
+        .conn = conn,
+        .user = hu == 1 ? user : NULL,
+        .type = type,
+        .room = hr == 1 ? room : NULL,
+        .to = hto == 1 ? to : NULL,
+        .id = id,
+        .echo = echo,
+        .payload = mp_present(mp_get(body, "payload")) ? mp_get(body, "payload") : MP_NIL,
+    };
+    rt_err_t serr = RT_E_UNAVAILABLE;
+    if (r->api && api_route(r->api, &m, &serr) && serr == RT_OK)
+        return;
+    router_error(r, &m, serr,
+                 serr == RT_E_UNAVAILABLE ? "no live service for this type"
+                                          : "cannot reach the service");
+}
+
+static void count_pattern(const char *pattern, void *arg)
+{
+    (void)pattern;
+    (*(uint32_t *)arg)++;
+}
+
+static void write_pattern(const char *pattern, void *arg)
+{
+    mpw_cstr(arg, pattern);
+}
+
+/* The heartbeat; it lists the patterns of our live services. */
+static void send_heartbeat(router_t *r)
+{
+    uint32_t n = 0;
+    if (r->api)
+        api_each_live_pattern(r->api, count_pattern, &n);
+    mpw_t *w = mesh_ctl(r->mesh, "hb", 1);
+    mpw_cstr(w, "svc");
+    mpw_array(w, n);
+    if (r->api)
+        api_each_live_pattern(r->api, write_pattern, w);
+    mesh_ctl_send(r->mesh);
+}
+
+/* The patterns in a heartbeat's svc. */
+static void heard_services(router_t *r, const char *node, mp_t svc)
+{
+    const char *list[256];
+    char buf[256][RT_TYPE_MAX + 2];
+    size_t n = 0;
+    mp_iter_t it;
+    mp_t v;
+    if (mp_iter(svc, &it) != 0)
+        return;
+    while (n < 256 && mp_next(&it, &v))
+        if (mp_strcpy(v, buf[n], sizeof buf[n]) == 0) {
+            list[n] = buf[n];
+            n++;
+        }
+    peers_set_services(r->peers, node, list, n);
+}
+
+static void mesh_tick(router_t *r, int64_t now)
+{
+    if (now >= r->next_hb) {
+        send_heartbeat(r);
+        r->next_hb = now + MESH_HEARTBEAT_MS;
+    }
+    if (r->want_snap) {
+        r->want_snap = false;
+        send_snapshot(r);
+    }
+    const char *peer;
+    while ((peer = peers_expired(r->peers, now, r->opts.peer_timeout)) != NULL)
+        drop_peer(r, peer);
 }
 
 static void on_hello(router_t *r, zframe_t *rid, const char *gw)
@@ -867,6 +1438,8 @@ static void on_tick(router_t *r)
         drop_gateway(r, gw);
     if (r->api)
         api_tick(r->api, now);
+    if (r->mesh)
+        mesh_tick(r, now);
 }
 
 void router_stats(router_t *r, router_stats_t *out)
@@ -877,6 +1450,7 @@ void router_stats(router_t *r, router_stats_t *out)
     out->gateways = gateways_count(r->gws);
     out->services = r->api ? api_services(r->api) : 0;
     out->api_bad_frames = r->api ? api_bad_frames(r->api) : 0;
+    out->mesh_peers = r->peers ? peers_count_up(r->peers) : 0;
 }
 
 int router_poll(router_t *r, int timeout_ms)
@@ -902,6 +1476,13 @@ int router_poll(router_t *r, int timeout_ms)
         }
         if (r->api)
             api_handle(r->api, ROUTER_BATCH);
+        for (int i = 0; r->mesh && i < ROUTER_BATCH && !r->stop; i++) {
+            zmsg_t *msg = zmqio_recv(mesh_socket(r->mesh));
+            if (!msg)
+                break;
+            on_mesh(r, msg);
+            zmsg_destroy(&msg);
+        }
     }
     if (ids_mono_ms() >= r->next_tick) {
         on_tick(r);

@@ -113,7 +113,8 @@ rt_err_t router_publish(router_t *r, const char *room, const char *type, const c
 rt_err_t router_send(router_t *r, const char *to, const char *type, const char *room,
                      const char *from, mp_t payload);
 rt_err_t router_disconnect(router_t *r, const char *conn, int code, const char *reason);
-/* Appends {room, members:[{id,user,meta},...]} (join order) to w. */
+/* Appends {room, members:[{id,user,meta},...]} (join order as applied on this node; members
+ * of other nodes included, docs/mesh.md) to w. */
 rt_err_t router_presence(router_t *r, const char *room, mpw_t *w);
 /* Appends [{room, members:N},...] (every room with members) to w. */
 rt_err_t router_rooms(router_t *r, mpw_t *w);
@@ -130,6 +131,7 @@ typedef struct {
     uint64_t pub_dropped;     /* sends that failed (HWM) */
     uint64_t api_bad_frames;  /* malformed frames on the service API, dropped */
     size_t conns, rooms, gateways, services;
+    size_t mesh_peers; /* other nodes up */
 } router_stats_t;
 void router_stats(router_t *r, router_stats_t *out);
 

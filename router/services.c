@@ -241,3 +241,10 @@ size_t services_patterns(services_t *self)
 {
     return self->npat;
 }
+
+void services_each_live(services_t *self, void (*fn)(const char *pattern, void *arg), void *arg)
+{
+    for (size_t i = 0; i < self->npat; i++)
+        if (self->pat[i]->nlive > 0)
+            fn(self->pat[i]->text, arg);
+}

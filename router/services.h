@@ -55,6 +55,9 @@ service_t *services_expired(services_t *self, int64_t now_ms, int64_t timeout_ms
 /* Forgets the registration of s (its patterns stay, service-owned). */
 void services_drop(services_t *self, service_t *s);
 
+/* Calls fn(pattern text, arg) for every pattern with at least one live registration. */
+void services_each_live(services_t *self, void (*fn)(const char *pattern, void *arg), void *arg);
+
 size_t services_count(services_t *self);    /* live registrations */
 size_t services_patterns(services_t *self); /* patterns ever registered */
 
