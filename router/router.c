@@ -472,8 +472,7 @@ static void delta_conn(router_t *r, const char *conn, const char *user)
     mesh_ctl_send(r->mesh);
 }
 
-static void delta_join(router_t *r, const char *conn, const char *user, const char *room,
-                       mp_t meta)
+static void delta_join(router_t *r, const char *conn, const char *user, const char *room, mp_t meta)
 {
     if (!r->mesh)
         return;
@@ -1042,7 +1041,7 @@ static void apply_snapshot(router_t *r, const char *rgw, mp_t body)
     }
     while (mp_next(&it, &c)) {
         char conn[RT_CONN_MAX + 1];
-        if (get_name(c, "c", conn, sizeof conn, ids_valid_conn) == 1)
+        if (mp_get_strz(c, "c", conn, sizeof conn, ids_valid_conn) == 1)
             zhashx_insert(seen, conn, (void *)1);
     }
     size_t n = 0;
@@ -1056,9 +1055,9 @@ static void apply_snapshot(router_t *r, const char *rgw, mp_t body)
     mp_iter(list, &it);
     while (mp_next(&it, &c)) {
         char conn[RT_CONN_MAX + 1], user[256];
-        if (mp_type(c) != MP_MAP || get_name(c, "c", conn, sizeof conn, ids_valid_conn) != 1)
+        if (mp_type(c) != MP_MAP || mp_get_strz(c, "c", conn, sizeof conn, ids_valid_conn) != 1)
             continue;
-        int hu = get_name(c, "u", user, sizeof user, valid_user);
+        int hu = mp_get_strz(c, "u", user, sizeof user, valid_user);
         if (!remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
             continue;
         /* rooms it left while we were out of sync */
@@ -1073,8 +1072,7 @@ static void apply_snapshot(router_t *r, const char *rgw, mp_t body)
             mp_t pair, rv;
             if (mp_iter(mp_get(c, "rooms"), &rit) == 0)
                 while (!keep && mp_next(&rit, &pair))
-                    keep = mp_iter(pair, &pit) == 0 && mp_next(&pit, &rv) &&
-                           mp_str_eq(rv, had[i]);
+                    keep = mp_iter(pair, &pit) == 0 && mp_next(&pit, &rv) && mp_str_eq(rv, had[i]);
             if (!keep)
                 leave(r, conn, had[i], false);
         }
@@ -1123,8 +1121,9 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
 {
     char node[RT_CONN_MAX + 1], ep[40], rgw[RT_CONN_MAX + 2];
     uint64_t seq;
-    if (get_name(body, "n", node, sizeof node, ids_valid_conn) != 1 ||
-        mp_strcpy(mp_get(body, "ep"), ep, sizeof ep) != 0 || mp_uint(mp_get(body, "s"), &seq) != 0) {
+    if (mp_get_strz(body, "n", node, sizeof node, ids_valid_conn) != 1 ||
+        mp_strcpy(mp_get(body, "ep"), ep, sizeof ep) != 0 ||
+        mp_uint(mp_get(body, "s"), &seq) != 0) {
         r->stats.bad_frames++;
         return;
     }
@@ -1149,9 +1148,9 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
     if (v != PEERS_APPLY)
         return;
     char conn[RT_CONN_MAX + 1], room[RT_ROOM_MAX + 1], user[256];
-    bool hc = get_name(body, "c", conn, sizeof conn, ids_valid_conn) == 1;
-    bool hr = get_name(body, "r", room, sizeof room, ids_valid_room) == 1;
-    int hu = get_name(body, "u", user, sizeof user, valid_user);
+    bool hc = mp_get_strz(body, "c", conn, sizeof conn, ids_valid_conn) == 1;
+    bool hr = mp_get_strz(body, "r", room, sizeof room, ids_valid_room) == 1;
+    int hu = mp_get_strz(body, "u", user, sizeof user, valid_user);
     if (snap) {
         apply_snapshot(r, rgw, body);
         if (peers_set_up(r->peers, node)) {
@@ -1183,14 +1182,14 @@ static void on_mesh_node(router_t *r, const char *t, mp_t body)
         on_mesh_msg(r, body);
         return;
     }
-    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
+    if (mp_get_strz(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
         r->stats.bad_frames++;
         return;
     }
     const char *gw = conns_gw(r->conns, conn);
     if (!gw || is_remote(gw))
         return; /* gone meanwhile (or moved): dropped */
-    bool hr = get_name(body, "r", room, sizeof room, ids_valid_room) == 1;
+    bool hr = mp_get_strz(body, "r", room, sizeof room, ids_valid_room) == 1;
     if (strcmp(t, "out") == 0 || strcmp(t, "kick") == 0) {
         r->stats.msgs_out++;
         pub(r, gw, body);
@@ -1221,11 +1220,11 @@ static void on_mesh(router_t *r, zmsg_t *msg)
     } else if (kind == 'r' && strcmp(t, "out") == 0) {
         /* a room event of another node: to our own members of the room only */
         char room[RT_ROOM_MAX + 1], x[RT_CONN_MAX + 1];
-        if (get_name(body, "r", room, sizeof room, ids_valid_room) != 1) {
+        if (mp_get_strz(body, "r", room, sizeof room, ids_valid_room) != 1) {
             r->stats.bad_frames++;
             return;
         }
-        bool hx = get_name(body, "x", x, sizeof x, ids_valid_conn) == 1;
+        bool hx = mp_get_strz(body, "x", x, sizeof x, ids_valid_conn) == 1;
         pub_room_v(r, room, hx ? x : NULL, body);
     } else if (kind == 'n') {
         on_mesh_node(r, t, body);
@@ -1271,17 +1270,17 @@ static bool mesh_route(router_t *r, const rt_msg_t *m)
 /* A client message of another node for one of our services. */
 static void on_mesh_msg(router_t *r, mp_t body)
 {
-    char conn[RT_CONN_MAX + 1], type[RT_TYPE_MAX + 1], room[RT_ROOM_MAX + 1],
-        to[RT_CONN_MAX + 1], user[256];
-    if (get_name(body, "c", conn, sizeof conn, ids_valid_conn) != 1 ||
-        get_name(body, "type", type, sizeof type, ids_valid_type) != 1 ||
+    char conn[RT_CONN_MAX + 1], type[RT_TYPE_MAX + 1], room[RT_ROOM_MAX + 1], to[RT_CONN_MAX + 1],
+        user[256];
+    if (mp_get_strz(body, "c", conn, sizeof conn, ids_valid_conn) != 1 ||
+        mp_get_strz(body, "type", type, sizeof type, ids_valid_type) != 1 ||
         !is_remote(conns_gw(r->conns, conn))) {
         r->stats.bad_frames++;
         return;
     }
-    int hr = get_name(body, "room", room, sizeof room, ids_valid_room);
-    int hto = get_name(body, "to", to, sizeof to, ids_valid_conn);
-    int hu = get_name(body, "u", user, sizeof user, valid_user);
+    int hr = mp_get_strz(body, "room", room, sizeof room, ids_valid_room);
+    int hto = mp_get_strz(body, "to", to, sizeof to, ids_valid_conn);
+    int hu = mp_get_strz(body, "u", user, sizeof user, valid_user);
     int64_t id = 0;
     bool echo = false;
     mp_int(mp_get(body, "id"), &id);
