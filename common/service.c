@@ -53,6 +53,8 @@ typedef struct req_impl {
 struct svc {
     char *endpoint, *name;
     zsock_t *sock;
+    zcert_t *curve;   /* client key pair, NULL: plain */
+    char *server_key; /* the router's public key (Z85), with curve */
     pattern_t *patterns;
     size_t npatterns;
     pending_t *pending;
@@ -160,7 +162,8 @@ static void send_register(svc_t *svc)
 
 static int connect_socket(svc_t *svc)
 {
-    zsock_t *s = zmqio_socket(ZMQ_DEALER, svc->endpoint, false, 0);
+    zsock_t *s = zmqio_socket_curve(ZMQ_DEALER, svc->endpoint, false, 0, svc->curve,
+                                    svc->server_key);
     if (!s)
         return -1;
     zsock_destroy(&svc->sock);
@@ -186,6 +189,33 @@ svc_t *svc_new(const char *api_endpoint, const char *name)
         return NULL;
     }
     return svc;
+}
+
+int svc_set_curve(svc_t *svc, const char *cert_file, const char *server_key)
+{
+    static const byte zero[32] = {0};
+    zcert_t *cert = cert_file ? zcert_load(cert_file) : NULL;
+    if (!cert || memcmp(zcert_secret_key(cert), zero, 32) == 0) {
+        rt_error("service %s: %s is not a zcert secret certificate", svc->name,
+                 cert_file ? cert_file : "(none)");
+        zcert_destroy(&cert);
+        return -1;
+    }
+    if (server_key && strlen(server_key) != 40) {
+        rt_error("service %s: the server key must be 40 Z85 characters", svc->name);
+        zcert_destroy(&cert);
+        return -1;
+    }
+    char *key = strdup(server_key ? server_key : zcert_public_txt(cert));
+    if (!key) {
+        zcert_destroy(&cert);
+        return -1;
+    }
+    zcert_destroy(&svc->curve);
+    free(svc->server_key);
+    svc->curve = cert;
+    svc->server_key = key;
+    return connect_socket(svc);
 }
 
 static void free_request(svc_t *svc, req_impl_t *r)
@@ -232,6 +262,8 @@ void svc_destroy(svc_t **self_p)
     mpw_free(&svc->w);
     free(svc->endpoint);
     free(svc->name);
+    zcert_destroy(&svc->curve);
+    free(svc->server_key);
     free(svc);
     *self_p = NULL;
 }
@@ -727,7 +759,8 @@ int svc_subscribe(svc_t *svc, const char *events_endpoint, const char *prefix, s
     if (!svc->sub) {
         svc->events_endpoint = strdup(events_endpoint);
         if (!svc->events_endpoint ||
-            !(svc->sub = zmqio_socket(ZMQ_SUB, events_endpoint, false, 0))) {
+            !(svc->sub = zmqio_socket_curve(ZMQ_SUB, events_endpoint, false, 0, svc->curve,
+                                            svc->server_key))) {
             free(svc->events_endpoint);
             svc->events_endpoint = NULL;
             free(sub->prefix);

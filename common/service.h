@@ -69,6 +69,15 @@ void svc_destroy(svc_t **self_p);
 /* Timeout of standalone operations in ms (default 5000). */
 void svc_set_timeout(svc_t *svc, int ms);
 
+/* CurveZMQ towards a router started with --curve-secret-key: the client key pair from
+ * `cert_file` (a zcert secret certificate, FILE or FILE_secret; its public certificate must be
+ * in the router's --curve-allow directory) and the router's public key `server_key` (Z85,
+ * 40 characters; NULL: the client's own public key, when router and client share one pair).
+ * Reconnects the API socket (and applies to the events socket of svc_subscribe). Call it
+ * before registering anything. 0, or -1 (logged) when the certificate cannot be loaded or
+ * the key is not 40 characters. */
+int svc_set_curve(svc_t *svc, const char *cert_file, const char *server_key);
+
 /* Handle client messages whose type matches `pattern` (exact, or a prefix ending in '*').
  * The most specific pattern wins (exact, then the longest prefix). Sends `register` with every
  * pattern so far. Returns 0, or -1 on a bad pattern / no memory. A registration the router

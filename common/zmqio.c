@@ -10,6 +10,12 @@
 
 zsock_t *zmqio_socket(int type, const char *endpoints, bool bind, int hwm)
 {
+    return zmqio_socket_curve(type, endpoints, bind, hwm, NULL, NULL);
+}
+
+zsock_t *zmqio_socket_curve(int type, const char *endpoints, bool bind, int hwm, zcert_t *cert,
+                            const char *server_key)
+{
     if (!endpoints || !*endpoints) {
         rt_error("zmq socket: no endpoint given");
         return NULL;
@@ -30,6 +36,13 @@ zsock_t *zmqio_socket(int type, const char *endpoints, bool bind, int hwm)
     /* Without a limit libzmq believes a garbage length header and tries to allocate it
      * (2^62 bytes seen from random TCP bytes); with one it drops that peer's connection. */
     zsock_set_maxmsgsize(sock, (int)(MP_MAX_FRAME + 4096));
+    if (cert) {
+        zcert_apply(cert, sock);
+        if (bind)
+            zsock_set_curve_server(sock, 1);
+        else
+            zsock_set_curve_serverkey(sock, server_key ? server_key : zcert_public_txt(cert));
+    }
     if (zsock_attach(sock, endpoints, bind) != 0) {
         rt_error("zmq socket: cannot %s %s: %s", bind ? "bind" : "connect", endpoints,
                  zmq_strerror(errno));
@@ -98,4 +111,39 @@ int zmqio_peer_endpoint(const char *bound, const char *via, char *out, size_t ou
     else
         n = snprintf(out, outlen, "tcp://%.*s:%s", (int)vhl, vh, bp);
     return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+static bool local_one(const char *ep, size_t len)
+{
+    if ((len > 6 && strncmp(ep, "ipc://", 6) == 0) || (len > 9 && strncmp(ep, "inproc://", 9) == 0))
+        return true;
+    if (len < 6 || strncmp(ep, "tcp://", 6) != 0)
+        return false;
+    const char *h = ep + 6;
+    size_t n = len - 6;
+    if (n > 4 && strncmp(h, "127.", 4) == 0) { /* 127.D.D.D: digits and dots up to the port */
+        size_t i = 4;
+        while (i < n && (h[i] == '.' || (h[i] >= '0' && h[i] <= '9')))
+            i++;
+        return i < n && h[i] == ':';
+    }
+    return (n > 10 && strncmp(h, "localhost:", 10) == 0) || (n > 6 && strncmp(h, "[::1]:", 6) == 0);
+}
+
+bool zmqio_local_only(const char *endpoints)
+{
+    if (!endpoints)
+        return true;
+    const char *p = endpoints;
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len && !local_one(p, len))
+            return false;
+        if (!comma)
+            return true;
+        p = comma + 1;
+    }
 }

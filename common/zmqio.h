@@ -13,6 +13,16 @@
  * sending more is disconnected). Returns NULL (and logs why) on failure. Caller owns. */
 zsock_t *zmqio_socket(int type, const char *endpoints, bool bind, int hwm);
 
+/* The same with CurveZMQ when `cert` (a key pair) is not NULL: a bound socket is a CURVE
+ * server with it (a zauth actor must then hold the allow list: without one any client key is
+ * accepted); a connected one is a CURVE client with it and `server_key` (Z85, 40 chars). */
+zsock_t *zmqio_socket_curve(int type, const char *endpoints, bool bind, int hwm, zcert_t *cert,
+                            const char *server_key);
+
+/* True when every endpoint of a comma-separated list stays on this host: ipc://, inproc://,
+ * or tcp:// on 127.x.x.x, localhost or [::1]. */
+bool zmqio_local_only(const char *endpoints);
+
 /* Sends one frame (more = false) or a frame followed by others (more = true), non-blocking.
  * Returns 0, or -1 when the socket would block or failed (counted by the caller). */
 int zmqio_send(zsock_t *sock, const void *data, size_t len, bool more);

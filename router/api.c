@@ -47,7 +47,8 @@ struct api {
 static const uint8_t empty_map[1] = {0x80};
 #define MP_EMPTY_MAP ((mp_t){empty_map, 1})
 
-api_t *api_new(router_t *r, const char *endpoint, events_t *ev, int64_t service_timeout_ms)
+api_t *api_new(router_t *r, const char *endpoint, events_t *ev, int64_t service_timeout_ms,
+                zcert_t *curve)
 {
     api_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -57,7 +58,7 @@ api_t *api_new(router_t *r, const char *endpoint, events_t *ev, int64_t service_
     self->timeout_ms = service_timeout_ms > 0 ? service_timeout_ms : 5000;
     self->svc = services_new();
     self->pending = zhashx_new();
-    self->sock = zmqio_socket(ZMQ_ROUTER, endpoint, true, API_HWM);
+    self->sock = zmqio_socket_curve(ZMQ_ROUTER, endpoint, true, API_HWM, curve, NULL);
     if (!self->svc || !self->pending || !self->sock) {
         api_destroy(&self);
         return NULL;

@@ -13,13 +13,13 @@ struct events {
     uint64_t sent, dropped;
 };
 
-events_t *events_new(const char *endpoint, const char *node)
+events_t *events_new(const char *endpoint, const char *node, zcert_t *curve)
 {
     events_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->node = strdup(node ? node : "");
-    self->pub = zmqio_socket(ZMQ_PUB, endpoint, true, EVENTS_HWM);
+    self->pub = zmqio_socket_curve(ZMQ_PUB, endpoint, true, EVENTS_HWM, curve, NULL);
     if (!self->node || !self->pub) {
         events_destroy(&self);
         return NULL;

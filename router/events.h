@@ -7,6 +7,7 @@
 #define RT_EVENTS_H
 
 #include "router.h"
+#include <czmq.h>
 #include <stdint.h>
 
 #define EVENTS_HWM 100000
@@ -14,7 +15,7 @@
 typedef struct events events_t;
 
 /* Binds a PUB on endpoint. node is copied. NULL (logged) on failure. Caller owns. */
-events_t *events_new(const char *endpoint, const char *node);
+events_t *events_new(const char *endpoint, const char *node, zcert_t *curve);
 void events_destroy(events_t **self_p);
 
 /* {type:"conn:open"|"conn:close", conn, user (nil when anonymous), node, ts} */

@@ -24,7 +24,7 @@ static void set_topic(char *out, size_t outlen, char kind, const char *name)
 }
 
 /* Connects sub to every entry of list except `self_ep`; 0 or -1. */
-static int connect_peers(zsock_t *sub, const char *list, const char *self_ep)
+static int connect_peers(zsock_t *sub, const char *list, const char *self_ep, zcert_t *curve)
 {
     char *copy = strdup(list ? list : "");
     if (!copy)
@@ -34,8 +34,13 @@ static int connect_peers(zsock_t *sub, const char *list, const char *self_ep)
     for (char *ep = strtok_r(copy, ",", &save); ep; ep = strtok_r(NULL, ",", &save)) {
         while (*ep == ' ')
             ep++;
+        char *key = strchr(ep, '#');
+        if (key)
+            *key++ = '\0';
         if (!*ep || (self_ep && strcmp(ep, self_ep) == 0))
             continue;
+        if (curve)
+            zsock_set_curve_serverkey(sub, key && *key ? key : zcert_public_txt(curve));
         if (zsock_connect(sub, "%s", ep) != 0) {
             rt_error("mesh: cannot connect to peer %s", ep);
             rc = -1;
@@ -46,7 +51,8 @@ static int connect_peers(zsock_t *sub, const char *list, const char *self_ep)
     return rc;
 }
 
-mesh_t *mesh_new(const char *bind, const char *peers, const char *node, const char *epoch)
+mesh_t *mesh_new(const char *bind, const char *peers, const char *node, const char *epoch,
+                 zcert_t *curve)
 {
     mesh_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -54,7 +60,7 @@ mesh_t *mesh_new(const char *bind, const char *peers, const char *node, const ch
     self->node = strdup(node);
     self->epoch = strdup(epoch);
     self->rooms = zhashx_new();
-    self->pub = zmqio_socket(ZMQ_PUB, bind, true, MESH_HWM);
+    self->pub = zmqio_socket_curve(ZMQ_PUB, bind, true, MESH_HWM, curve, NULL);
     self->sub = zsock_new(ZMQ_SUB);
     if (!self->node || !self->epoch || !self->rooms || !self->pub || !self->sub) {
         rt_error("mesh: cannot bind %s", bind ? bind : "(none)");
@@ -67,13 +73,15 @@ mesh_t *mesh_new(const char *bind, const char *peers, const char *node, const ch
         rt_warn("mesh: test mode, dropping every %u-th delta", self->drop_every);
     }
     zsock_set_linger(self->sub, 0);
+    if (curve)
+        zcert_apply(curve, self->sub);
     zsock_set_rcvhwm(self->sub, MESH_HWM);
     zsock_set_maxmsgsize(self->sub, (int)(MP_MAX_FRAME + 4096));
     zsock_set_subscribe(self->sub, "c");
     char topic[RT_TOPIC_MAX];
     set_topic(topic, sizeof topic, 'n', node);
     zsock_set_subscribe(self->sub, topic);
-    if (connect_peers(self->sub, peers, bind) != 0) {
+    if (connect_peers(self->sub, peers, bind, curve) != 0) {
         mesh_destroy(&self);
         return NULL;
     }

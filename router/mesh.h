@@ -24,7 +24,11 @@ typedef struct mesh mesh_t;
 
 /* Binds the PUB on bind, connects the SUB to every entry of peers (comma-separated; an entry
  * equal to bind is skipped). node and epoch are copied. NULL (logged) on failure. Caller owns. */
-mesh_t *mesh_new(const char *bind, const char *peers, const char *node, const char *epoch);
+/* With `curve` (a key pair) the PUB is a CurveZMQ server and the SUB a CurveZMQ client with
+ * that key pair; a peer entry "tcp://HOST:PORT#Z85KEY" names that peer's server key, without
+ * it the node's own public key is used. */
+mesh_t *mesh_new(const char *bind, const char *peers, const char *node, const char *epoch,
+                 zcert_t *curve);
 void mesh_destroy(mesh_t **self_p);
 
 zsock_t *mesh_socket(mesh_t *self); /* the SUB, to poll */

@@ -40,6 +40,8 @@ struct router {
     api_t *api;          /* service API, NULL when not configured */
     events_t *events;    /* events PUB, NULL when not configured */
     mesh_t *mesh;        /* mesh PUB/SUB, NULL without --mesh-peers */
+    zcert_t *curve;      /* the CURVE key pair, NULL without --curve-secret-key */
+    zactor_t *auth;      /* zauth with the --curve-allow list, NULL without CURVE */
     peers_t *peers;      /* the other nodes of the mesh */
     bool want_snap;      /* a peer asked for our snapshot: send it at the next tick */
     int64_t next_hb;     /* monotonic ms of the next mesh heartbeat */
@@ -107,12 +109,52 @@ static void opts_free(router_opts_t *o)
     free(o->events);
     free(o->mesh_bind);
     free(o->mesh_peers);
+    free(o->curve_secret_key);
+    free(o->curve_allow);
 }
 
 /* A bound socket like zmqio_socket's, plus ZMQ_MAXMSGSIZE set before the bind (it only
  * applies to listeners made afterwards): without it a peer that writes garbage on the TCP port
  * makes libzmq allocate whatever size a bogus ZMTP frame header claims (also on a PUB, which
  * reads subscriptions). */
+/* Loads the key pair and starts zauth with the allow list (a CURVE server without a zauth
+ * actor accepts any client key). Without CURVE, warns about mesh and service sockets that
+ * are reachable from other hosts. 0 or -1. */
+static int setup_curve(router_t *r)
+{
+    const router_opts_t *o = &r->opts;
+    if (!o->curve_secret_key && !o->curve_allow) {
+        const char *eps[] = {o->api, o->events,
+                             o->mesh_peers && *o->mesh_peers ? o->mesh_bind : NULL};
+        const char *names[] = {"service api", "events", "mesh"};
+        for (size_t i = 0; i < 3; i++)
+            if (eps[i] && !zmqio_local_only(eps[i]))
+                rt_warn("%s %s is reachable from other hosts without CURVE "
+                        "(--curve-secret-key, --curve-allow)",
+                        names[i], eps[i]);
+        return 0;
+    }
+    if (!o->curve_secret_key || !o->curve_allow) {
+        rt_error("--curve-secret-key and --curve-allow go together");
+        return -1;
+    }
+    r->curve = zcert_load(o->curve_secret_key);
+    static const byte zero[32] = {0};
+    if (!r->curve || memcmp(zcert_secret_key(r->curve), zero, 32) == 0) {
+        rt_error("--curve-secret-key: %s is not a zcert secret certificate", o->curve_secret_key);
+        return -1;
+    }
+    r->auth = zactor_new(zauth, NULL);
+    if (!r->auth || zstr_sendx(r->auth, "CURVE", o->curve_allow, NULL) != 0 ||
+        zsock_wait(r->auth) != 0) {
+        rt_error("--curve-allow: cannot start the authenticator");
+        return -1;
+    }
+    rt_info("CURVE on mesh, api and events: public key %s, allow list %s",
+            zcert_public_txt(r->curve), o->curve_allow);
+    return 0;
+}
+
 router_t *router_new(const router_opts_t *opts)
 {
     router_t *r = calloc(1, sizeof *r);
@@ -126,6 +168,8 @@ router_t *router_new(const router_opts_t *opts)
     r->opts.events = dup_or_null(opts->events);
     r->opts.mesh_bind = dup_or_null(opts->mesh_bind);
     r->opts.mesh_peers = dup_or_null(opts->mesh_peers);
+    r->opts.curve_secret_key = dup_or_null(opts->curve_secret_key);
+    r->opts.curve_allow = dup_or_null(opts->curve_allow);
     if (r->opts.max_rooms < 1)
         r->opts.max_rooms = 1;
     if (r->opts.gateway_timeout < 1)
@@ -150,6 +194,10 @@ router_t *router_new(const router_opts_t *opts)
         router_destroy(&r);
         return NULL;
     }
+    if (setup_curve(r) != 0) {
+        router_destroy(&r);
+        return NULL;
+    }
     r->ingress = zmqio_socket(ZMQ_ROUTER, r->opts.ingress, true, ROUTER_PUB_HWM);
     r->fanout = zmqio_socket(ZMQ_PUB, r->opts.fanout, true, ROUTER_PUB_HWM);
     if (!r->ingress || !r->fanout) {
@@ -157,18 +205,18 @@ router_t *router_new(const router_opts_t *opts)
         router_destroy(&r);
         return NULL;
     }
-    if (r->opts.events && !(r->events = events_new(r->opts.events, r->node))) {
+    if (r->opts.events && !(r->events = events_new(r->opts.events, r->node, r->curve))) {
         rt_error("cannot bind events %s", r->opts.events);
         router_destroy(&r);
         return NULL;
     }
-    if (r->opts.api && !(r->api = api_new(r, r->opts.api, r->events, r->opts.service_timeout))) {
+    if (r->opts.api && !(r->api = api_new(r, r->opts.api, r->events, r->opts.service_timeout, r->curve))) {
         rt_error("cannot bind service api %s", r->opts.api);
         router_destroy(&r);
         return NULL;
     }
     if (r->opts.mesh_peers && *r->opts.mesh_peers && r->opts.mesh_bind) {
-        r->mesh = mesh_new(r->opts.mesh_bind, r->opts.mesh_peers, r->node, r->epoch);
+        r->mesh = mesh_new(r->opts.mesh_bind, r->opts.mesh_peers, r->node, r->epoch, r->curve);
         r->peers = peers_new();
         if (!r->mesh || !r->peers) {
             rt_error("cannot set up the mesh on %s", r->opts.mesh_bind);
@@ -210,6 +258,8 @@ void router_destroy(router_t **self_p)
     conns_destroy(&r->conns);
     gateways_destroy(&r->gws);
     dispatch_destroy(&r->dispatch);
+    zactor_destroy(&r->auth); /* after every CURVE socket */
+    zcert_destroy(&r->curve);
     mpw_free(&r->w);
     opts_free(&r->opts);
     free(r);

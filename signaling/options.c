@@ -1,6 +1,8 @@
 /* The rt-signaling configuration table (see options.h). */
 #include "options.h"
 
+#include <czmq.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,9 +39,36 @@ static int check_turn(const char *value, char *why, size_t whylen)
     return check_uris(value, "turn:", "turns:", why, whylen);
 }
 
+static int check_secret_cert(const char *value, char *why, size_t whylen)
+{
+    static const byte zero[32] = {0};
+    zcert_t *cert = value && *value ? zcert_load(value) : NULL;
+    bool ok = cert && memcmp(zcert_secret_key(cert), zero, 32) != 0;
+    zcert_destroy(&cert);
+    if (!ok)
+        snprintf(why, whylen, "'%s' is not a readable zcert secret certificate", value ? value : "");
+    return ok ? 0 : -1;
+}
+
+static int check_z85_key(const char *value, char *why, size_t whylen)
+{
+    if (!value || strlen(value) != 40) {
+        snprintf(why, whylen, "a CURVE public key is 40 Z85 characters");
+        return -1;
+    }
+    return 0;
+}
+
 static const cfg_option_t table[] = {
     {"router-api", CFG_STR, "tcp://127.0.0.1:5557", 0, -1, offsetof(sig_opts_t, router_api),
      "the router's service API endpoint (ZeroMQ ROUTER)", cfg_check_endpoint},
+    {"curve-secret-key", CFG_STR, NULL, 0, -1, offsetof(sig_opts_t, curve_secret_key),
+     "zcert secret certificate: CurveZMQ client key for a router started with "
+     "--curve-secret-key (its public certificate in the router's --curve-allow)",
+     check_secret_cert},
+    {"curve-server-key", CFG_STR, NULL, 0, -1, offsetof(sig_opts_t, curve_server_key),
+     "the router's CURVE public key (Z85; default: the public key of --curve-secret-key)",
+     check_z85_key},
     {"router-events", CFG_STR, "tcp://127.0.0.1:5558", 0, -1, offsetof(sig_opts_t, router_events),
      "the router's service events endpoint (checked; reserved: membership comes from the "
      "presence op)",

@@ -16,6 +16,8 @@ typedef struct {
     long long rate_limit; /* webrtc:* messages per second per connection (0 = off) */
     long long rate_burst;
     long long api_timeout; /* ms this service waits for the router's answers */
+    char *curve_secret_key; /* zcert secret certificate: CURVE client key towards the router */
+    char *curve_server_key; /* the router's public key (Z85); NULL: our own public key */
     int log_level;
 } sig_opts_t;
 

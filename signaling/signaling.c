@@ -346,7 +346,9 @@ signaling_t *signaling_new(const sig_opts_t *opts)
         return NULL;
     }
     sig->svc = svc_new(opts->router_api, "rt-signaling");
-    if (!sig->svc) {
+    if (!sig->svc ||
+        (opts->curve_secret_key &&
+         svc_set_curve(sig->svc, opts->curve_secret_key, opts->curve_server_key) != 0)) {
         signaling_destroy(&sig);
         return NULL;
     }

@@ -21,7 +21,8 @@
 #define JSON_DEPTH 64
 
 static const char usage_text[] =
-    "usage: rtctl [--api ENDPOINT] [--timeout MS] COMMAND ARGS...\n"
+    "usage: rtctl [--api ENDPOINT] [--timeout MS] [--curve-secret-key FILE\n"
+    "             [--curve-server-key Z85]] COMMAND ARGS...\n"
     "\n"
     "Operator tool for the rt-router service API; prints the result as JSON on stdout.\n"
     "\n"
@@ -35,10 +36,15 @@ static const char usage_text[] =
     "  join CONN ROOM [META_JSON]        join a connection to a room (presence:join included)\n"
     "  leave CONN ROOM                   remove a connection from a room\n"
     "\n"
-    "options (also from the environment as RT_API / RT_TIMEOUT; flags win):\n"
+    "options (also from the environment as RT_API / RT_TIMEOUT / RT_CURVE_SECRET_KEY /\n"
+    "RT_CURVE_SERVER_KEY; flags win):\n"
     "  --api ENDPOINT    the router's service API (default tcp://127.0.0.1:5557)\n"
     "  --timeout MS      how long to wait for the answer (default 3000)\n"
     "  --room R          (send) the room the event carries\n"
+    "  --curve-secret-key FILE  CurveZMQ client key (zcert secret certificate) for a router\n"
+    "                    started with --curve-secret-key; its public certificate must be in\n"
+    "                    the router's --curve-allow directory\n"
+    "  --curve-server-key Z85   the router's public key (default: that of FILE)\n"
     "  --help            this text\n"
     "\n"
     "exit codes: 0 ok, 1 error reply from the router (its code on stderr), 2 usage error,\n"
@@ -204,6 +210,8 @@ int main(int argc, char **argv)
     const char *api = getenv("RT_API") ? getenv("RT_API") : "tcp://127.0.0.1:5557";
     const char *timeout_text = getenv("RT_TIMEOUT") ? getenv("RT_TIMEOUT") : "3000";
     const char *room = NULL;
+    const char *curve_secret = getenv("RT_CURVE_SECRET_KEY");
+    const char *curve_server = getenv("RT_CURVE_SERVER_KEY");
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     if (!pos)
         return EXIT_USAGE;
@@ -221,6 +229,10 @@ int main(int argc, char **argv)
             timeout_text = v;
         } else if ((v = opt_value(argc, argv, &i, "--room", &missing)) != NULL) {
             room = v;
+        } else if ((v = opt_value(argc, argv, &i, "--curve-secret-key", &missing)) != NULL) {
+            curve_secret = v;
+        } else if ((v = opt_value(argc, argv, &i, "--curve-server-key", &missing)) != NULL) {
+            curve_server = v;
         } else if (missing) {
             free(pos);
             return usage_error("%s: a value is required", argv[i]);
@@ -242,6 +254,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "rtctl: --api: %s (rtctl --help)\n", why);
         return EXIT_USAGE;
     }
+    if (curve_server && (!curve_secret || strlen(curve_server) != 40)) {
+        free(pos);
+        return usage_error("%s", "--curve-server-key: 40 Z85 characters, with --curve-secret-key");
+    }
     if (npos == 0) {
         free(pos);
         return usage_error("%s", "a command is required");
@@ -255,6 +271,13 @@ int main(int argc, char **argv)
         return rc;
     }
     svc_t *svc = svc_new(api, "rtctl");
+    if (svc && curve_secret && svc_set_curve(svc, curve_secret, curve_server) != 0) {
+        svc_destroy(&svc);
+        fprintf(stderr, "rtctl: --curve-secret-key: '%s' is not a zcert secret certificate\n",
+                curve_secret);
+        mpw_free(&w);
+        return EXIT_USAGE;
+    }
     if (!svc) {
         fprintf(stderr, "rtctl: unavailable: cannot open a socket to %s\n", api);
         mpw_free(&w);

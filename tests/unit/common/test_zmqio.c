@@ -93,6 +93,19 @@ static void test_bad_endpoint(void **state)
     assert_null(zmqio_socket(ZMQ_PUB, "", true, 0));
 }
 
+static void test_local_only(void **state)
+{
+    (void)state;
+    assert_true(zmqio_local_only(NULL));
+    assert_true(zmqio_local_only("tcp://127.0.0.1:5557"));
+    assert_true(zmqio_local_only("tcp://localhost:1,ipc:///tmp/x, inproc://y"));
+    assert_true(zmqio_local_only("tcp://[::1]:9090"));
+    assert_false(zmqio_local_only("tcp://*:5557"));
+    assert_false(zmqio_local_only("tcp://0.0.0.0:5557"));
+    assert_false(zmqio_local_only("tcp://127.0.0.1:1,tcp://10.0.0.5:2"));
+    assert_false(zmqio_local_only("tcp://127.example.com:1"));
+}
+
 static void test_peer_endpoint(void **state)
 {
     char out[64];
@@ -120,6 +133,7 @@ int main(void)
         cmocka_unit_test(test_frame_checks),
         cmocka_unit_test(test_bad_endpoint),
         cmocka_unit_test(test_peer_endpoint),
+        cmocka_unit_test(test_local_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
