@@ -364,6 +364,11 @@ def test_lost_deltas_are_repaired_by_resync(rt):
     g1, g2 = rt.gateway(r1), rt.gateway(r2)
 
     async def main():
+        # the drops must hit a stream n2 already follows: wait until n2 has n1 in sync
+        deadline = time.monotonic() + 10
+        while "peer n1 up" not in r2.stderr():
+            assert time.monotonic() < deadline, "n2 never saw n1 come up"
+            await asyncio.sleep(0.05)
         watcher = await Client.connect(g2.url)
         cs = [await Client.connect(g1.url) for _ in range(6)]
         rooms = ["g%d" % i for i in range(3)]
