@@ -210,7 +210,8 @@ router_t *router_new(const router_opts_t *opts)
         router_destroy(&r);
         return NULL;
     }
-    if (r->opts.api && !(r->api = api_new(r, r->opts.api, r->events, r->opts.service_timeout, r->curve))) {
+    if (r->opts.api &&
+        !(r->api = api_new(r, r->opts.api, r->events, r->opts.service_timeout, r->curve))) {
         rt_error("cannot bind service api %s", r->opts.api);
         router_destroy(&r);
         return NULL;
@@ -871,6 +872,28 @@ static void on_close(router_t *r, mp_t body)
     conn_gone(r, conn);
 }
 
+/* Joins conn to every [room, meta] pair of a re-registration list (a gateway's attach, a
+ * peer's snapshot) without a `joined` back: the sender already holds those memberships.
+ * Entries that are malformed are skipped; a bad meta joins with none. */
+static void join_listed(router_t *r, const char *conn, mp_t rooms, bool loud)
+{
+    mp_iter_t rit;
+    mp_t pair;
+    if (mp_iter(rooms, &rit) != 0)
+        return;
+    while (mp_next(&rit, &pair)) {
+        mp_iter_t pit;
+        mp_t rv, meta = MP_NONE;
+        char room[RT_ROOM_MAX + 1];
+        if (mp_iter(pair, &pit) != 0 || !mp_next(&pit, &rv) ||
+            mp_strcpy(rv, room, sizeof room) != 0 || !ids_valid_room(room, strlen(room)))
+            continue;
+        if (!mp_next(&pit, &meta) || check_meta(meta) != RT_OK)
+            meta = MP_NONE;
+        join(r, conn, room, meta, false, loud);
+    }
+}
+
 static void on_attach(router_t *r, const char *gw, mp_t body)
 {
     bool loud = gateways_loud(r->gws, gw);
@@ -893,22 +916,8 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
         if (!known)
             events_conn(r->events, true, conn, hu == 1 ? user : NULL);
         delta_conn(r, conn, hu == 1 ? user : NULL);
-        mp_iter_t rit;
-        if (mp_iter(mp_get(c, "rooms"), &rit) != 0)
-            continue;
-        mp_t pair;
-        while (mp_next(&rit, &pair)) {
-            mp_iter_t pit;
-            mp_t rv, meta = MP_NONE;
-            char room[RT_ROOM_MAX + 1];
-            if (mp_iter(pair, &pit) != 0 || !mp_next(&pit, &rv) ||
-                mp_strcpy(rv, room, sizeof room) != 0 || !ids_valid_room(room, strlen(room)))
-                continue;
-            if (!mp_next(&pit, &meta) || check_meta(meta) != RT_OK)
-                meta = MP_NONE;
-            /* the gateway already holds the membership: no joined back */
-            join(r, conn, room, meta, false, loud);
-        }
+        /* the gateway already holds the membership: no joined back */
+        join_listed(r, conn, mp_get(c, "rooms"), loud);
     }
 }
 
@@ -1127,21 +1136,7 @@ static void apply_snapshot(router_t *r, const char *rgw, mp_t body)
                 leave(r, conn, had[i], false);
         }
         free(had);
-        mp_iter_t rit;
-        mp_t pair;
-        if (mp_iter(mp_get(c, "rooms"), &rit) != 0)
-            continue;
-        while (mp_next(&rit, &pair)) {
-            mp_iter_t pit;
-            mp_t rv, meta = MP_NONE;
-            char room[RT_ROOM_MAX + 1];
-            if (mp_iter(pair, &pit) != 0 || !mp_next(&pit, &rv) ||
-                mp_strcpy(rv, room, sizeof room) != 0 || !ids_valid_room(room, strlen(room)))
-                continue;
-            if (!mp_next(&pit, &meta) || check_meta(meta) != RT_OK)
-                meta = MP_NONE;
-            join(r, conn, room, meta, false, true);
-        }
+        join_listed(r, conn, mp_get(c, "rooms"), true);
     }
 }
 
