@@ -471,7 +471,7 @@ bool api_route(api_t *self, const rt_msg_t *m, rt_err_t *err)
     if (m->id)
         mpw_kint(w, "id", m->id);
     mpw_kraw(w, "payload", m->payload);
-    mpw_kstr(w, "node", router_node_id(self->r));
+    mpw_kstr(w, "node", router_conn_node(self->r, m->conn));
     if (!mp_present(mpw_view(w))) {
         pending_free(p);
         return true;

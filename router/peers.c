@@ -15,6 +15,8 @@ typedef struct {
 
 struct peers {
     zhashx_t *peers; /* node -> peer_t (owned) */
+    zhashx_t *seen;  /* every pattern ever heard from a peer (keys only, until we restart) */
+    unsigned rr;     /* round-robin over the nodes that tie for a type */
 };
 
 static void svc_free(peer_t *p)
@@ -40,7 +42,10 @@ peers_t *peers_new(void)
     if (!self)
         return NULL;
     self->peers = zhashx_new();
-    if (!self->peers) {
+    self->seen = zhashx_new();
+    if (!self->peers || !self->seen) {
+        zhashx_destroy(&self->peers);
+        zhashx_destroy(&self->seen);
         free(self);
         return NULL;
     }
@@ -53,6 +58,7 @@ void peers_destroy(peers_t **self_p)
     if (!self_p || !*self_p)
         return;
     zhashx_destroy(&(*self_p)->peers);
+    zhashx_destroy(&(*self_p)->seen);
     free(*self_p);
     *self_p = NULL;
 }
@@ -170,35 +176,60 @@ int peers_set_services(peers_t *self, const char *node, const char *const *patte
             return -1;
         }
         p->nsvc++;
+        if (!zhashx_lookup(self->seen, patterns[i]) &&
+            zhashx_insert(self->seen, patterns[i], (void *)1) != 0)
+            return -1;
     }
     return 0;
 }
 
-const char *peers_service_node(peers_t *self, const char *type)
+/* How well pattern matches type: 0 not at all, else higher is better (an exact pattern beats
+ * every prefix pattern, a longer prefix beats a shorter one). */
+static size_t match_rank(const char *pat, const char *type, size_t tlen)
 {
-    const char *best = NULL;
-    size_t best_len = 0;
-    bool best_exact = false;
-    size_t tlen = strlen(type);
-    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
-        if (!p->up)
-            continue;
-        for (size_t i = 0; i < p->nsvc; i++) {
-            const char *pat = p->svc[i];
-            size_t len = strlen(pat);
-            bool prefix = len > 0 && pat[len - 1] == '*';
-            if (prefix) {
-                len--;
-                if (best_exact || len > tlen || strncmp(pat, type, len) != 0 ||
-                    (best && len <= best_len))
-                    continue;
-                best = (const char *)zhashx_cursor(self->peers);
-                best_len = len;
-            } else if (strcmp(pat, type) == 0 && !best_exact) {
-                best = (const char *)zhashx_cursor(self->peers);
-                best_exact = true;
-            }
-        }
+    size_t len = strlen(pat);
+    if (len > 0 && pat[len - 1] == '*')
+        return len - 1 <= tlen && strncmp(pat, type, len - 1) == 0 ? len : 0;
+    return strcmp(pat, type) == 0 ? SIZE_MAX : 0;
+}
+
+static size_t peer_rank(const peer_t *p, const char *type, size_t tlen)
+{
+    size_t best = 0;
+    for (size_t i = 0; i < p->nsvc; i++) {
+        size_t rank = match_rank(p->svc[i], type, tlen);
+        if (rank > best)
+            best = rank;
     }
     return best;
+}
+
+const char *peers_service_node(peers_t *self, const char *type)
+{
+    size_t tlen = strlen(type), best = 0, ties = 0;
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
+        size_t rank = p->up ? peer_rank(p, type, tlen) : 0;
+        if (rank > best) {
+            best = rank;
+            ties = 1;
+        } else if (rank && rank == best) {
+            ties++;
+        }
+    }
+    if (!best)
+        return NULL;
+    size_t pick = self->rr++ % ties;
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers))
+        if (p->up && peer_rank(p, type, tlen) == best && pick-- == 0)
+            return (const char *)zhashx_cursor(self->peers);
+    return NULL;
+}
+
+bool peers_pattern_known(peers_t *self, const char *type)
+{
+    size_t tlen = strlen(type);
+    for (void *v = zhashx_first(self->seen); v; v = zhashx_next(self->seen))
+        if (match_rank(zhashx_cursor(self->seen), type, tlen))
+            return true;
+    return false;
 }

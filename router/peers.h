@@ -40,11 +40,17 @@ const char *peers_expired(peers_t *self, int64_t now_ms, int64_t timeout_ms);
 /* Forgets node (heard again, it is a new peer that must resync). 0, or -1 when unknown. */
 int peers_drop(peers_t *self, const char *node);
 
-/* Replaces the patterns that node's live services handle (copied). 0, or -1 (unknown, OOM). */
+/* Replaces the patterns that node's live services handle (copied); they are also remembered
+ * as service-owned (peers_pattern_known) until this table is destroyed. 0, or -1 (unknown
+ * node, OOM). */
 int peers_set_services(peers_t *self, const char *node, const char *const *patterns, size_t n);
 /* A peer that is up with a live service for type: the best match over all peers (an exact
- * pattern first, else the longest prefix pattern, "chat:*"); NULL when none. */
+ * pattern first, else the longest prefix pattern, "chat:*"), round-robin over the peers that
+ * tie; NULL when none. */
 const char *peers_service_node(peers_t *self, const char *type);
+/* Whether some peer has ever had a live service whose pattern matches type (the type stays
+ * service-owned cluster-wide: `unavailable` rather than the default route while none is live). */
+bool peers_pattern_known(peers_t *self, const char *type);
 
 size_t peers_count(peers_t *self);    /* peers known */
 size_t peers_count_up(peers_t *self); /* peers reported up */

@@ -7,6 +7,7 @@
 #include "conns.h"
 #include "dispatch.h"
 #include "events.h"
+#include "forwards.h"
 #include "gateways.h"
 #include "ids.h"
 #include "jsonb.h"
@@ -43,6 +44,7 @@ struct router {
     zcert_t *curve;      /* the CURVE key pair, NULL without --curve-secret-key */
     zactor_t *auth;      /* zauth with the --curve-allow list, NULL without CURVE */
     peers_t *peers;      /* the other nodes of the mesh */
+    forwards_t *fwd;     /* client requests awaiting a service of another node */
     bool want_snap;      /* a peer asked for our snapshot: send it at the next tick */
     int64_t next_hb;     /* monotonic ms of the next mesh heartbeat */
     mpw_t w;             /* scratch for one outgoing message at a time */
@@ -53,6 +55,10 @@ struct router {
     int64_t next_tick; /* monotonic ms of the next timer check */
     router_stats_t stats;
 };
+
+/* How long a request we answered for a lost service node stays remembered (its late answer is
+ * dropped rather than delivered twice). */
+#define FORWARD_TOMBSTONE_MS 60000
 
 static volatile sig_atomic_t router_signalled;
 static const uint8_t empty_map[1] = {0x80};
@@ -219,13 +225,17 @@ router_t *router_new(const router_opts_t *opts)
     if (r->opts.mesh_peers && *r->opts.mesh_peers && r->opts.mesh_bind) {
         r->mesh = mesh_new(r->opts.mesh_bind, r->opts.mesh_peers, r->node, r->epoch, r->curve);
         r->peers = peers_new();
-        if (!r->mesh || !r->peers) {
+        if (r->opts.peer_timeout < 1)
+            r->opts.peer_timeout = 5000;
+        /* the service's node answers by --service-timeout, or is declared down by
+         * --peer-timeout; past both the answer was lost */
+        r->fwd = forwards_new(r->opts.service_timeout + r->opts.peer_timeout,
+                              FORWARD_TOMBSTONE_MS);
+        if (!r->mesh || !r->peers || !r->fwd) {
             rt_error("cannot set up the mesh on %s", r->opts.mesh_bind);
             router_destroy(&r);
             return NULL;
         }
-        if (r->opts.peer_timeout < 1)
-            r->opts.peer_timeout = 5000;
     }
     r->poller = zpoller_new(r->ingress, NULL);
     if (r->poller && r->api && zpoller_add(r->poller, api_socket(r->api)) != 0)
@@ -251,6 +261,7 @@ void router_destroy(router_t **self_p)
     zpoller_destroy(&r->poller);
     mesh_destroy(&r->mesh);
     peers_destroy(&r->peers);
+    forwards_destroy(&r->fwd);
     api_destroy(&r->api);
     events_destroy(&r->events);
     zsock_destroy(&r->ingress);
@@ -271,6 +282,7 @@ const char *router_node_id(const router_t *r)
 {
     return r->node;
 }
+
 void router_stop(router_t *r)
 {
     r->stop = true;
@@ -295,6 +307,12 @@ static bool is_remote(const char *gw);
 static bool is_remote(const char *gw)
 {
     return gw && gw[0] == '@';
+}
+
+const char *router_conn_node(const router_t *r, const char *conn)
+{
+    const char *gw = conns_gw(r->conns, conn);
+    return is_remote(gw) ? gw + 1 : r->node;
 }
 
 /* Whether room has members on other nodes (some) / on this node (local). */
@@ -983,7 +1001,9 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
             deferred = routed = true;
         else if (mesh_route(r, &m))
             deferred = routed = true;
-        else if (owned) {
+        else if (owned || (r->peers && peers_pattern_known(r->peers, type))) {
+            if (!owned) /* only services of other nodes ever had it, and none is up now */
+                serr = RT_E_UNAVAILABLE;
             routed = true;
             router_error(r, &m, serr,
                          serr == RT_E_UNAVAILABLE ? "no live service for this type"
@@ -1022,6 +1042,42 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
 }
 
 /* ---- mesh: the state of the other nodes, and what they send us (docs/mesh.md) ---- */
+
+/* Requests forwarded to a service of another node that we must answer ourselves. */
+static void forward_lost(const char *conn, int64_t id, void *arg, rt_err_t code,
+                         const char *message)
+{
+    router_t *r = arg;
+    if (conns_exists(r->conns, conn))
+        router_reply(r, conn, id, code, message, MP_NONE);
+}
+
+static void forward_node_down(const char *conn, int64_t id, void *arg)
+{
+    forward_lost(conn, id, arg, RT_E_UNAVAILABLE, "the service's node went away");
+}
+
+static void forward_timed_out(const char *conn, int64_t id, void *arg)
+{
+    forward_lost(conn, id, arg, RT_E_TIMEOUT, "no answer from the service's node");
+}
+
+/* Whether body (an "out" from the node of a service) answers a request we forwarded and
+ * have answered ourselves already: then it is dropped. */
+static bool late_answer(router_t *r, const char *conn, mp_t body)
+{
+    if (!r->fwd)
+        return false;
+    mp_t f = mp_get(body, "f");
+    char type[8];
+    int64_t id;
+    if (mp_type(f) != MP_MAP || mp_strcpy(mp_get(f, "type"), type, sizeof type) != 0 ||
+        (strcmp(type, "ack") != 0 && strcmp(type, "error") != 0) ||
+        mp_int(mp_get(f, "id"), &id) != 0)
+        return false;
+    return !forwards_answered(r->fwd, conn, id);
+}
+
 
 /* Registers conn of the node behind pseudo-gateway rgw; false when conn is one of ours. */
 static bool remote_conn(router_t *r, const char *rgw, const char *conn, const char *user)
@@ -1153,6 +1209,7 @@ static void drop_peer(router_t *r, const char *peer)
     for (size_t i = 0; list && list[i]; i++)
         conn_gone(r, list[i]);
     conns_list_free(&list);
+    forwards_fail_node(r->fwd, node, ids_mono_ms(), forward_node_down, r);
     bool was_up = peers_up(r->peers, node);
     peers_drop(r->peers, node);
     if (was_up)
@@ -1236,6 +1293,8 @@ static void on_mesh_node(router_t *r, const char *t, mp_t body)
         return; /* gone meanwhile (or moved): dropped */
     bool hr = mp_get_strz(body, "r", room, sizeof room, ids_valid_room) == 1;
     if (strcmp(t, "out") == 0 || strcmp(t, "kick") == 0) {
+        if (late_answer(r, conn, body))
+            return;
         r->stats.msgs_out++;
         pub(r, gw, body);
     } else if (strcmp(t, "join") == 0 && hr) {
@@ -1307,6 +1366,8 @@ static bool mesh_route(router_t *r, const rt_msg_t *m)
     mpw_bool(&r->w, m->echo);
     mpw_kraw(&r->w, "payload", m->payload);
     if (!mp_present(mpw_view(&r->w)))
+        return false;
+    if (m->id && forwards_add(r->fwd, m->conn, m->id, node, ids_mono_ms()) != 0)
         return false;
     mesh_pub_node(r->mesh, node, mpw_view(&r->w));
     return true;
@@ -1404,6 +1465,7 @@ static void mesh_tick(router_t *r, int64_t now)
     const char *peer;
     while ((peer = peers_expired(r->peers, now, r->opts.peer_timeout)) != NULL)
         drop_peer(r, peer);
+    forwards_expire(r->fwd, now, forward_timed_out, r);
 }
 
 static void on_hello(router_t *r, zframe_t *rid, const char *gw)

@@ -123,6 +123,8 @@ rt_err_t router_rooms(router_t *r, mpw_t *w);
 bool router_is_member(router_t *r, const char *conn, const char *room);
 bool router_conn_exists(router_t *r, const char *conn);
 const char *router_node_id(const router_t *r);
+/* The node that owns conn: another node's id for its connections, else ours. */
+const char *router_conn_node(const router_t *r, const char *conn);
 
 /* Counters (the service API's `stats` and the logs). */
 typedef struct {

@@ -337,7 +337,7 @@ def test_services_are_cluster_wide_local_preferred(rt):
                 break
             await asyncio.sleep(0.2)
         assert ans["type"] == "ack", ans
-        assert ans["payload"] == {"by": "on-n2", "from": a.id, "node": "n2"}
+        assert ans["payload"] == {"by": "on-n2", "from": a.id, "node": "n1"}  # the client's node
         for x in (a, b, c):   # the service's publish reaches every node once
             assert (await x.expect_event("calc:done", timeout=5))["payload"] == "on-n2"
         # a local registration wins over the remote one

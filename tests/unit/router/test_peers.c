@@ -1,5 +1,5 @@
 /* peers: sequence tracking of the mesh control stream (gap, duplicate, new epoch, snapshot),
- * rate-limited resync requests, up/down bookkeeping and expiry. */
+ * rate-limited resync requests, up/down bookkeeping and expiry, service patterns of peers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,6 +99,45 @@ static void test_service_patterns(void **state)
     assert_null(peers_service_node(p, "calc:sub"));
     assert_int_equal(peers_set_services(p, "B", NULL, 0), 0);      /* its services went away */
     assert_null(peers_service_node(p, "chat:x"));
+    /* ... but their patterns stay service-owned; types never registered do not */
+    assert_true(peers_pattern_known(p, "chat:x"));
+    assert_true(peers_pattern_known(p, "calc:add"));
+    assert_false(peers_pattern_known(p, "calc:sub"));
+    assert_false(peers_pattern_known(p, "chat"));
+    peers_drop(p, "B");
+    assert_true(peers_pattern_known(p, "chat:x"));
+    peers_destroy(&p);
+}
+
+static void test_service_round_robin_over_nodes(void **state)
+{
+    (void)state;
+    peers_t *p = peers_new();
+    const char *chat[] = {"chat:*"};
+    const char *exact[] = {"chat:x"};
+    const char *nodes[] = {"B", "C", "D"};
+    for (int i = 0; i < 3; i++) {
+        peers_seen(p, nodes[i], "e", 1, true, 0);
+        peers_set_up(p, nodes[i]);
+        peers_set_services(p, nodes[i], chat, 1);
+    }
+    int seen[3] = {0};
+    for (int k = 0; k < 30; k++) {
+        const char *n = peers_service_node(p, "chat:y");
+        assert_non_null(n);
+        seen[n[0] - 'B']++;
+    }
+    assert_int_equal(seen[0], 10); /* an even spread over the three */
+    assert_int_equal(seen[1], 10);
+    assert_int_equal(seen[2], 10);
+    /* a better match on one node wins over the tie */
+    peers_set_services(p, "C", exact, 1);
+    for (int k = 0; k < 5; k++)
+        assert_string_equal(peers_service_node(p, "chat:x"), "C");
+    /* a node that is not up is never picked */
+    peers_drop(p, "C");
+    for (int k = 0; k < 6; k++)
+        assert_string_not_equal(peers_service_node(p, "chat:x"), "C");
     peers_destroy(&p);
 }
 
@@ -110,6 +149,7 @@ int main(void)
         cmocka_unit_test(test_new_epoch_loses_sync),
         cmocka_unit_test(test_expiry_and_drop),
         cmocka_unit_test(test_service_patterns),
+        cmocka_unit_test(test_service_round_robin_over_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
