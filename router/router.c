@@ -411,12 +411,12 @@ static void room_event(router_t *r, const char *room, const char *type, const ch
     mpw_cstr(&r->w, "f");
     enc_event(&r->w, type, room, from, payload);
     pub_room(r, room, except);
-    if (r->mesh) {
-        bool remote, local;
-        room_spread(r, room, &remote, &local);
-        if (remote) /* once per room event: each other node delivers to its own members */
-            mesh_pub_room(r->mesh, room, mpw_view(&r->w));
-    }
+    /* Once per room event, whether or not we know of members elsewhere yet: each node with
+     * members in room subscribed to r:ROOM| before it acked their join, and the PUB's filter
+     * keeps it from the others. So a member that joined on another node a moment ago gets it
+     * even while its join delta is still on its way to us. Each node delivers to its own. */
+    if (r->mesh)
+        mesh_pub_room(r->mesh, room, mpw_view(&r->w));
 }
 
 static void enc_member(mpw_t *w, const char *conn, const char *user, mp_t meta, bool with_meta)

@@ -388,3 +388,28 @@ def test_lost_deltas_are_repaired_by_resync(rt):
         assert "dropping every 3-th delta" in r1.stderr()
         await close_all([watcher] + cs[:5])
     asyncio.run(main())
+
+
+def test_member_gets_events_before_its_join_is_replicated(rt):
+    """A member that joined on n2 gets the room's events from n1 as soon as its join is acked,
+    even while n1 does not know of it yet (n2's deltas are all lost here, test-only
+    RTTEST_MESH_DROP_CTL=1, so n1 learns of the member only from the resync a heartbeat later)."""
+    ports = mesh_ports(2)
+    r1 = rt.router(node_id="n1", ports=ports[0], mesh_peers=peers_flag(ports))
+    r2 = rt.router(node_id="n2", ports=ports[1], mesh_peers=peers_flag(ports),
+                   env={"RTTEST_MESH_DROP_CTL": "1"})
+    g1, g2 = rt.gateway(r1), rt.gateway(r2)
+
+    async def main():
+        a = await Client.connect(g1.url)
+        b = await Client.connect(g2.url)
+        await join_all([a, b], "warmup")   # the mesh is up both ways
+        for i in range(5):
+            room = "fresh%d" % i
+            await a.join(room)
+            await b.join(room)
+            await a.ok("chat:say", room=room, payload=i)   # at once, n1 not told of b yet
+            e = await b.expect_event("chat:say", room=room, timeout=3)
+            assert e["payload"] == i and e["from"] == a.id, e
+        await close_all([a, b])
+    asyncio.run(main())
