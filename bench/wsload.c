@@ -170,14 +170,22 @@ static size_t rss_kib(void)
 int main(int argc, char **argv)
 {
     if (argc < 7) {
-        fprintf(stderr, "usage: wsload fanout HOST PORT PATH SUBS RATE SECONDS [PAYLOAD]\n"
-                        "       wsload idle   HOST PORT PATH CONNS SECONDS\n");
+        fprintf(stderr, "usage: wsload fanout HOST PORTS PATH SUBS RATE SECONDS [PAYLOAD]\n"
+                        "       wsload idle   HOST PORTS PATH CONNS SECONDS\n"
+                        "PORTS: PORT, or PUBPORT/SUBPORT[,SUBPORT...]: the publisher on PUBPORT,\n"
+                        "the subscribers spread round-robin over the SUBPORTs (other nodes)\n");
         return 2;
     }
     int fanout = !strcmp(argv[1], "fanout");
     idle_mode = !fanout;
     const char *host = argv[2], *path = argv[4];
-    int port = atoi(argv[3]);
+    /* "P" or "PUB/S1,S2,..." */
+    int port = atoi(argv[3]), subports[16], nports = 0;
+    const char *slash = strchr(argv[3], '/');
+    for (const char *p = slash ? slash + 1 : argv[3]; p && *p && nports < 16; p = strchr(p, ',')) {
+        if (*p == ',') p++;
+        subports[nports++] = atoi(p);
+    }
     int nsub = atoi(argv[5]);
     double rate = fanout ? atof(argv[6]) : 0;
     double secs = atof(argv[fanout ? 7 : 6]);
@@ -188,7 +196,7 @@ int main(int argc, char **argv)
     conn_t *cs = calloc((size_t)nsub, sizeof *cs);
     for (int i = 0; i < nsub; i++) {
         cs[i].index = i;
-        cs[i].fd = dial(host, port, path);
+        cs[i].fd = dial(host, subports[i % nports], path);
         if (cs[i].fd < 0) { fprintf(stderr, "connect %d failed: %s\n", i, strerror(errno)); return 1; }
         cs[i].rcap = 4096; cs[i].rbuf = malloc(cs[i].rcap);
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &cs[i] };
