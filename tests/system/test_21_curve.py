@@ -117,7 +117,8 @@ def test_mesh_refuses_a_node_whose_key_is_not_allowed(rt):
 
 
 def test_mesh_with_one_key_pair_per_node(rt):
-    """Each node its own pair; peers named with #Z85KEY; one allow dir holding both."""
+    """Each node its own pair; peers named with #Z85KEY; one allow dir holding both. A node
+    killed and restarted with its key rejoins the CURVE mesh (new handshakes both ways)."""
     k1, k2 = os.path.join(rt.tmp, "n1"), os.path.join(rt.tmp, "n2")
     pub1, _ = keygen(k1)
     pub2, _ = keygen(k2)
@@ -137,6 +138,15 @@ def test_mesh_with_one_key_pair_per_node(rt):
         await c2.send({"type": "chat:msg", "room": "hall", "payload": {"x": 2}})
         f = await c1.wait_for(lambda f: f.get("type") == "chat:msg", 5, "chat:msg")
         assert f["payload"] == {"x": 2}
+        # n2 killed and restarted on the same ports and key: its gateway re-attaches c2
+        routers[1].kill()
+        routers[1] = rt.restart_router(routers[1])
+        await converge([c1, c2], "hall", [c1.id, c2.id], timeout=15)
+        for sender, receiver, x in ((c1, c2, 3), (c2, c1, 4)):
+            await sender.send({"type": "chat:msg", "room": "hall", "payload": {"x": x}})
+            f = await receiver.wait_for(lambda f: f.get("type") == "chat:msg" and
+                                        f["payload"] == {"x": x}, 5, "chat:msg %d" % x)
+            assert f["from"] == sender.id
         await close_all([c1, c2])
 
     asyncio.run(main())
