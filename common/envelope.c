@@ -570,6 +570,21 @@ void mpw_array(mpw_t *w, uint32_t n)
         put_tagged(w, 0xdd, n, 4);
 }
 
+size_t mpw_array_open(mpw_t *w)
+{
+    size_t at = w->len;
+    put_tagged(w, 0xdd, 0, 4);
+    return at;
+}
+
+void mpw_array_close(mpw_t *w, size_t at, uint32_t n)
+{
+    if (w->oom || at + 5 > w->len || w->buf[at] != 0xdd)
+        return;
+    for (int i = 0; i < 4; i++)
+        w->buf[at + 1 + i] = (uint8_t)(n >> (8 * (3 - i)));
+}
+
 /* str and bin share the shape: a length header then the bytes. */
 static void put_bytes(mpw_t *w, const void *s, size_t len)
 {

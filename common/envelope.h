@@ -10,9 +10,9 @@
 #ifndef RT_ENVELOPE_H
 #define RT_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 
 /* A view of one encoded msgpack value: p points at its first byte, n is its encoded size.
  * {NULL, 0} means "absent". Borrowed from the buffer it points into. */
@@ -21,10 +21,19 @@ typedef struct {
     size_t n;
 } mp_t;
 
-#define MP_NONE ((mp_t){ NULL, 0 })
+#define MP_NONE ((mp_t){NULL, 0})
 
 typedef enum {
-    MP_ABSENT = 0, MP_NIL, MP_BOOL, MP_INT, MP_FLOAT, MP_STR, MP_BIN, MP_ARRAY, MP_MAP, MP_EXT
+    MP_ABSENT = 0,
+    MP_NIL,
+    MP_BOOL,
+    MP_INT,
+    MP_FLOAT,
+    MP_STR,
+    MP_BIN,
+    MP_ARRAY,
+    MP_MAP,
+    MP_EXT
 } mp_type_t;
 
 /* Default limits of the internal sockets. */
@@ -41,14 +50,17 @@ typedef enum {
 int mp_check(const void *buf, size_t len, int max_depth, mp_t *out);
 
 mp_type_t mp_type(mp_t v);
-static inline bool mp_present(mp_t v) { return v.p != NULL; }
+static inline bool mp_present(mp_t v)
+{
+    return v.p != NULL;
+}
 bool mp_is_nil(mp_t v);
 
 /* Scalar readers: return 0 on success, -1 when v has another type (or is absent). */
-int mp_str(mp_t v, const char **s, size_t *len);     /* str (not NUL-terminated) */
-int mp_int(mp_t v, int64_t *out);                    /* int, or uint <= INT64_MAX */
-int mp_uint(mp_t v, uint64_t *out);                  /* non-negative int */
-int mp_double(mp_t v, double *out);                  /* float32/float64 (not ints) */
+int mp_str(mp_t v, const char **s, size_t *len); /* str (not NUL-terminated) */
+int mp_int(mp_t v, int64_t *out);                /* int, or uint <= INT64_MAX */
+int mp_uint(mp_t v, uint64_t *out);              /* non-negative int */
+int mp_double(mp_t v, double *out);              /* float32/float64 (not ints) */
 int mp_bool(mp_t v, bool *out);
 int mp_bin(mp_t v, const uint8_t **p, size_t *len); /* bin (added) */
 /* Copies a str into out (NUL-terminated) when it fits in outlen-1 bytes; 0 or -1. */
@@ -88,12 +100,15 @@ bool mp_next_pair(mp_iter_t *it, mp_t *key, mp_t *val);
 typedef struct {
     uint8_t *buf;
     size_t len, cap;
-    int oom;          /* set once an allocation failed; the result is then unusable */
+    int oom; /* set once an allocation failed; the result is then unusable */
 } mpw_t;
 
-#define MPW_INIT { NULL, 0, 0, 0 }
+#define MPW_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
-void mpw_reset(mpw_t *w);     /* len = 0, keeps the memory */
+void mpw_reset(mpw_t *w); /* len = 0, keeps the memory */
 void mpw_free(mpw_t *w);
 /* The encoded bytes as a view (valid until the next write); MP_NONE after an allocation
  * failure (oom), so a failed message can never be sent half-written. */
@@ -101,19 +116,35 @@ mp_t mpw_view(const mpw_t *w);
 
 void mpw_map(mpw_t *w, uint32_t pairs);
 void mpw_array(mpw_t *w, uint32_t n);
+/* An array whose length is known only after its elements: open writes a 32-bit header and
+ * returns its offset, close patches the count in once the n elements are written. */
+size_t mpw_array_open(mpw_t *w);
+void mpw_array_close(mpw_t *w, size_t at, uint32_t n);
 void mpw_str(mpw_t *w, const char *s, size_t len);
-void mpw_cstr(mpw_t *w, const char *s);             /* NULL writes nil */
+void mpw_cstr(mpw_t *w, const char *s); /* NULL writes nil */
 void mpw_int(mpw_t *w, int64_t v);
 void mpw_uint(mpw_t *w, uint64_t v);
 void mpw_double(mpw_t *w, double v);
 void mpw_bool(mpw_t *w, bool v);
 void mpw_nil(mpw_t *w);
-void mpw_bin(mpw_t *w, const void *p, size_t len);  /* (added) */
-void mpw_raw(mpw_t *w, mp_t v);                     /* append an encoded value (nil when absent) */
+void mpw_bin(mpw_t *w, const void *p, size_t len); /* (added) */
+void mpw_raw(mpw_t *w, mp_t v);                    /* append an encoded value (nil when absent) */
 
 /* Convenience for map entries with a str key. */
-static inline void mpw_kstr(mpw_t *w, const char *k, const char *s) { mpw_cstr(w, k); mpw_cstr(w, s); }
-static inline void mpw_kint(mpw_t *w, const char *k, int64_t v) { mpw_cstr(w, k); mpw_int(w, v); }
-static inline void mpw_kraw(mpw_t *w, const char *k, mp_t v) { mpw_cstr(w, k); mpw_raw(w, v); }
+static inline void mpw_kstr(mpw_t *w, const char *k, const char *s)
+{
+    mpw_cstr(w, k);
+    mpw_cstr(w, s);
+}
+static inline void mpw_kint(mpw_t *w, const char *k, int64_t v)
+{
+    mpw_cstr(w, k);
+    mpw_int(w, v);
+}
+static inline void mpw_kraw(mpw_t *w, const char *k, mp_t v)
+{
+    mpw_cstr(w, k);
+    mpw_raw(w, v);
+}
 
 #endif

@@ -16,6 +16,7 @@ struct mesh {
      * replication delta is not sent, as if the PUB had dropped it */
     unsigned drop_every, deltas;
     bool droppable;
+    size_t snap_part; /* bytes after which a snapshot part is cut (RTTEST_MESH_SNAP_PART) */
 };
 
 static void set_topic(char *out, size_t outlen, char kind, const char *name)
@@ -72,6 +73,8 @@ mesh_t *mesh_new(const char *bind, const char *peers, const char *node, const ch
         self->drop_every = (unsigned)atoi(drop);
         rt_warn("mesh: test mode, dropping every %u-th delta", self->drop_every);
     }
+    const char *part = getenv("RTTEST_MESH_SNAP_PART");
+    self->snap_part = part && atoi(part) > 0 ? (size_t)atoi(part) : MESH_SNAP_PART_BYTES;
     zsock_set_linger(self->sub, 0);
     if (curve)
         zcert_apply(curve, self->sub);
@@ -138,8 +141,18 @@ void mesh_ctl_send(mesh_t *self)
     send_topic(self, "c", mpw_view(&self->w));
 }
 
+size_t mesh_snap_part(const mesh_t *self)
+{
+    return self->snap_part;
+}
+
 void mesh_pub_room(mesh_t *self, const char *room, mp_t body)
 {
+    /* A PUB applies the subscriptions its peers sent only when it processes its command
+     * queue, which a send does at most about once a millisecond. Reading ZMQ_EVENTS processes
+     * it now, so a node that subscribed to the room just before it acked a join is not
+     * filtered out of the very next event. */
+    zsock_events(self->pub);
     char topic[RT_TOPIC_MAX];
     set_topic(topic, sizeof topic, 'r', room);
     send_topic(self, topic, body);

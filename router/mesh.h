@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #define MESH_HWM 100000
+/* A snapshot goes out in parts of about this size (frames are capped at 4 MiB). */
+#define MESH_SNAP_PART_BYTES (1024 * 1024)
 #define MESH_HEARTBEAT_MS 1000
 #define RT_TOPIC_MAX 160 /* "r:" + a room of at most 128 chars + "|" */
 
@@ -40,6 +42,9 @@ void mesh_ctl_send(mesh_t *self);
 
 /* body on "r:ROOM|" / "n:NODE|". */
 void mesh_pub_room(mesh_t *self, const char *room, mp_t body);
+/* Bytes after which a snapshot part is cut: MESH_SNAP_PART_BYTES, or the test-only
+ * environment RTTEST_MESH_SNAP_PART. */
+size_t mesh_snap_part(const mesh_t *self);
 void mesh_pub_node(mesh_t *self, const char *node, mp_t body);
 
 /* Subscribes to (on) or unsubscribes from the events of room; idempotent. */

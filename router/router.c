@@ -45,6 +45,7 @@ struct router {
     zactor_t *auth;      /* zauth with the --curve-allow list, NULL without CURVE */
     peers_t *peers;      /* the other nodes of the mesh */
     forwards_t *fwd;     /* client requests awaiting a service of another node */
+    zhashx_t *snaps;     /* node -> ids seen so far in its snapshot being received (zhashx) */
     bool want_snap;      /* a peer asked for our snapshot: send it at the next tick */
     int64_t next_hb;     /* monotonic ms of the next mesh heartbeat */
     mpw_t w;             /* scratch for one outgoing message at a time */
@@ -161,6 +162,12 @@ static int setup_curve(router_t *r)
     return 0;
 }
 
+/* Destructor of r->snaps' items. */
+static void seen_free(void **item)
+{
+    zhashx_destroy((zhashx_t **)item);
+}
+
 router_t *router_new(const router_opts_t *opts)
 {
     router_t *r = calloc(1, sizeof *r);
@@ -229,9 +236,11 @@ router_t *router_new(const router_opts_t *opts)
             r->opts.peer_timeout = 5000;
         /* the service's node answers by --service-timeout, or is declared down by
          * --peer-timeout; past both the answer was lost */
-        r->fwd = forwards_new(r->opts.service_timeout + r->opts.peer_timeout,
-                              FORWARD_TOMBSTONE_MS);
-        if (!r->mesh || !r->peers || !r->fwd) {
+        r->fwd = forwards_new(r->opts.service_timeout + r->opts.peer_timeout, FORWARD_TOMBSTONE_MS);
+        r->snaps = zhashx_new();
+        if (r->snaps)
+            zhashx_set_destructor(r->snaps, seen_free);
+        if (!r->mesh || !r->peers || !r->fwd || !r->snaps) {
             rt_error("cannot set up the mesh on %s", r->opts.mesh_bind);
             router_destroy(&r);
             return NULL;
@@ -262,6 +271,7 @@ void router_destroy(router_t **self_p)
     mesh_destroy(&r->mesh);
     peers_destroy(&r->peers);
     forwards_destroy(&r->fwd);
+    zhashx_destroy(&r->snaps);
     api_destroy(&r->api);
     events_destroy(&r->events);
     zsock_destroy(&r->ingress);
@@ -1078,7 +1088,6 @@ static bool late_answer(router_t *r, const char *conn, mp_t body)
     return !forwards_answered(r->fwd, conn, id);
 }
 
-
 /* Registers conn of the node behind pseudo-gateway rgw; false when conn is one of ours. */
 static bool remote_conn(router_t *r, const char *rgw, const char *conn, const char *user)
 {
@@ -1094,19 +1103,34 @@ static bool owned_by(router_t *r, const char *conn, const char *rgw)
     return gw && strcmp(gw, rgw) == 0;
 }
 
+/* Our snapshot is written as it is sent: parts of about mesh_snap_part() bytes, each a "snap"
+ * {part, conns:[{c, u, rooms:[[room, meta],...]},...], last} on the control stream with its
+ * own sequence number, so a lost part is a gap like any other. */
 typedef struct {
     router_t *r;
-    mpw_t *w;
-    uint32_t n;
+    mpw_t *w;        /* the part being written, NULL between parts */
+    uint32_t part;   /* its index */
+    uint32_t n;      /* connections in it */
+    size_t conns_at; /* offset of its conns array header */
 } snap_ctx_t;
 
-static void snap_count(const char *conn, const char *gw, const char *user, void *arg)
+static void snap_open(snap_ctx_t *ctx)
 {
-    (void)conn;
-    (void)user;
-    snap_ctx_t *ctx = arg;
-    if (!is_remote(gw))
-        ctx->n++;
+    ctx->w = mesh_ctl(ctx->r->mesh, "snap", 3);
+    mpw_kint(ctx->w, "part", ctx->part);
+    mpw_cstr(ctx->w, "conns");
+    ctx->conns_at = mpw_array_open(ctx->w);
+    ctx->n = 0;
+}
+
+static void snap_close(snap_ctx_t *ctx, bool last)
+{
+    mpw_array_close(ctx->w, ctx->conns_at, ctx->n);
+    mpw_cstr(ctx->w, "last");
+    mpw_bool(ctx->w, last);
+    mesh_ctl_send(ctx->r->mesh);
+    ctx->w = NULL;
+    ctx->part++;
 }
 
 static void snap_write(const char *conn, const char *gw, const char *user, void *arg)
@@ -1114,6 +1138,8 @@ static void snap_write(const char *conn, const char *gw, const char *user, void 
     snap_ctx_t *ctx = arg;
     if (is_remote(gw))
         return;
+    if (!ctx->w)
+        snap_open(ctx);
     const char *const *rooms;
     size_t n = conns_rooms(ctx->r->conns, conn, &rooms);
     mpw_map(ctx->w, 3);
@@ -1127,51 +1153,38 @@ static void snap_write(const char *conn, const char *gw, const char *user, void 
         mpw_cstr(ctx->w, rooms[i]);
         mpw_raw(ctx->w, m ? rooms_member_meta(m) : MP_EMPTY_MAP);
     }
+    ctx->n++;
+    if (ctx->w->len >= mesh_snap_part(ctx->r->mesh))
+        snap_close(ctx, false);
 }
 
-/* Our connections and memberships, as one "snap" on the control stream. */
+/* Our connections and memberships, as "snap" parts on the control stream. */
 static void send_snapshot(router_t *r)
 {
     snap_ctx_t ctx = {.r = r};
-    conns_each(r->conns, snap_count, &ctx);
-    ctx.w = mesh_ctl(r->mesh, "snap", 1);
-    mpw_cstr(ctx.w, "conns");
-    mpw_array(ctx.w, ctx.n);
     conns_each(r->conns, snap_write, &ctx);
-    mesh_ctl_send(r->mesh);
+    if (!ctx.w)
+        snap_open(&ctx); /* the last part may be empty */
+    snap_close(&ctx, true);
 }
 
-/* Replaces what we hold of the node behind rgw with its snapshot: presence:leave for what is
- * gone, presence:join for what is new, nothing for what is unchanged. */
-static void apply_snapshot(router_t *r, const char *rgw, mp_t body)
+/* One part of a peer's snapshot (the node behind rgw), applied as it comes: its connections
+ * join what they joined and leave what they left. `seen` collects their ids; after the last
+ * part, what we hold of that node and the snapshot did not name is gone (apply_snapshot_end).
+ * Presence events come only for what changed. */
+static void apply_snapshot_part(router_t *r, const char *rgw, mp_t list, zhashx_t *seen)
 {
-    mp_t list = mp_get(body, "conns");
-    zhashx_t *seen = zhashx_new();
     mp_iter_t it;
     mp_t c;
-    if (!seen || mp_iter(list, &it) != 0) {
-        zhashx_destroy(&seen);
+    if (mp_iter(list, &it) != 0) {
         r->stats.bad_frames++;
         return;
     }
     while (mp_next(&it, &c)) {
-        char conn[RT_CONN_MAX + 1];
-        if (mp_get_strz(c, "c", conn, sizeof conn, ids_valid_conn) == 1)
-            zhashx_insert(seen, conn, (void *)1);
-    }
-    size_t n = 0;
-    char **old = conns_of_gateway(r->conns, rgw, &n);
-    for (size_t i = 0; old && old[i]; i++)
-        if (!zhashx_lookup(seen, old[i]))
-            conn_gone(r, old[i]);
-    conns_list_free(&old);
-    zhashx_destroy(&seen);
-
-    mp_iter(list, &it);
-    while (mp_next(&it, &c)) {
         char conn[RT_CONN_MAX + 1], user[256];
         if (mp_type(c) != MP_MAP || mp_get_strz(c, "c", conn, sizeof conn, ids_valid_conn) != 1)
             continue;
+        zhashx_insert(seen, conn, (void *)1);
         int hu = mp_get_strz(c, "u", user, sizeof user, valid_user);
         if (!remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
             continue;
@@ -1196,6 +1209,16 @@ static void apply_snapshot(router_t *r, const char *rgw, mp_t body)
     }
 }
 
+static void apply_snapshot_end(router_t *r, const char *rgw, zhashx_t *seen)
+{
+    size_t n = 0;
+    char **old = conns_of_gateway(r->conns, rgw, &n);
+    for (size_t i = 0; old && old[i]; i++)
+        if (!zhashx_lookup(seen, old[i]))
+            conn_gone(r, old[i]);
+    conns_list_free(&old);
+}
+
 /* A peer silent for --peer-timeout: its members leave every room. */
 static void drop_peer(router_t *r, const char *peer)
 {
@@ -1210,6 +1233,7 @@ static void drop_peer(router_t *r, const char *peer)
         conn_gone(r, list[i]);
     conns_list_free(&list);
     forwards_fail_node(r->fwd, node, ids_mono_ms(), forward_node_down, r);
+    zhashx_delete(r->snaps, node);
     bool was_up = peers_up(r->peers, node);
     peers_drop(r->peers, node);
     if (was_up)
@@ -1235,8 +1259,17 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
     if (strcmp(t, "resync") == 0 && mp_str_eq(mp_get(body, "to"), r->node))
         r->want_snap = true; /* whatever our view of the asker: it needs ours */
     bool snap = strcmp(t, "snap") == 0;
+    int64_t part = 0;
+    mp_t pv = mp_get(body, "part");
+    if (snap && mp_present(pv) && (mp_int(pv, &part) != 0 || part < 0)) {
+        r->stats.bad_frames++;
+        return;
+    }
     bool was_synced = peers_synced(r->peers, node);
-    peers_verdict_t v = peers_seen(r->peers, node, ep, seq, snap, ids_mono_ms());
+    /* a snapshot's first part resets the stream; the other parts follow in sequence */
+    peers_verdict_t v = peers_seen(r->peers, node, ep, seq, snap && part == 0, ids_mono_ms());
+    if (snap && v != PEERS_APPLY)
+        zhashx_delete(r->snaps, node); /* a part lost: that snapshot is void, a new one comes */
     if (strcmp(t, "hb") == 0)
         heard_services(r, node, mp_get(body, "svc"));
     if (v == PEERS_RESYNC) {
@@ -1254,7 +1287,23 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
     bool hr = mp_get_strz(body, "r", room, sizeof room, ids_valid_room) == 1;
     int hu = mp_get_strz(body, "u", user, sizeof user, valid_user);
     if (snap) {
-        apply_snapshot(r, rgw, body);
+        zhashx_t *seen = zhashx_lookup(r->snaps, node);
+        if (part == 0) {
+            zhashx_delete(r->snaps, node);
+            if (!(seen = zhashx_new()) || zhashx_insert(r->snaps, node, seen) != 0) {
+                zhashx_destroy(&seen);
+                return;
+            }
+        } else if (!seen) {
+            return; /* the rest of a snapshot we did not start: another one comes */
+        }
+        apply_snapshot_part(r, rgw, mp_get(body, "conns"), seen);
+        bool last = true;
+        mp_bool(mp_get(body, "last"), &last);
+        if (!last)
+            return;
+        apply_snapshot_end(r, rgw, seen);
+        zhashx_delete(r->snaps, node);
         if (peers_set_up(r->peers, node)) {
             rt_info("mesh: peer %s up", node);
             events_mesh(r->events, true, node);

@@ -413,3 +413,32 @@ def test_member_gets_events_before_its_join_is_replicated(rt):
             assert e["payload"] == i and e["from"] == a.id, e
         await close_all([a, b])
     asyncio.run(main())
+
+
+def test_snapshot_in_many_parts(rt):
+    """A snapshot goes out in parts (test-only RTTEST_MESH_SNAP_PART=600 bytes: a few
+    connections per part): a node started later gets all of n1's members, rooms and meta."""
+    ports = mesh_ports(2)
+    r1 = rt.router(node_id="n1", ports=ports[0], mesh_peers=peers_flag(ports),
+                   env={"RTTEST_MESH_SNAP_PART": "600"})
+    g1 = rt.gateway(r1)
+
+    async def main():
+        cs = [await Client.connect(g1.url) for _ in range(40)]
+        for i, c in enumerate(cs):
+            await c.join("even" if i % 2 == 0 else "odd", {"i": i})
+            await c.join("all", {"i": i, "pad": "x" * 50})
+        r2 = rt.router(node_id="n2", ports=ports[1], mesh_peers=peers_flag(ports))
+        g2 = rt.gateway(r2)
+        b = await Client.connect(g2.url)
+        for room in ("all", "even", "odd"):
+            await b.join(room, {"i": -1})
+        await converge([b], "all", [c.id for c in cs] + [b.id], timeout=15)
+        await converge([b], "even", [c.id for c in cs[0::2]] + [b.id])
+        await converge([b], "odd", [c.id for c in cs[1::2]] + [b.id])
+        members = (await b.ok("presence:list", room="all"))["members"]
+        assert sorted(m["meta"]["i"] for m in members) == list(range(-1, 40))
+        assert all(m["meta"]["pad"] == "x" * 50 for m in members if m["id"] != b.id)
+        assert "mesh: test mode" not in r2.stderr()
+        await close_all(cs + [b])
+    asyncio.run(main())

@@ -405,13 +405,48 @@ static void test_get_strz(void **state)
     char out[8];
     assert_int_equal(mp_get_strz(m, "room", out, sizeof out, only_lowercase), 1);
     assert_string_equal(out, "lobby");
-    assert_int_equal(mp_get_strz(m, "room", out, 5, NULL), -1);   /* needs 6 bytes */
+    assert_int_equal(mp_get_strz(m, "room", out, 5, NULL), -1); /* needs 6 bytes */
     assert_int_equal(mp_get_strz(m, "bad", out, sizeof out, only_lowercase), -1);
     assert_int_equal(mp_get_strz(m, "bad", out, sizeof out, NULL), 1);
     assert_int_equal(mp_get_strz(m, "nil", out, sizeof out, NULL), 0);
     assert_int_equal(mp_get_strz(m, "missing", out, sizeof out, NULL), 0);
     assert_int_equal(mp_get_strz(m, "num", out, sizeof out, NULL), -1);
     assert_int_equal(mp_get_strz(m, "nul", out, sizeof out, NULL), -1);
+    mpw_free(&w);
+}
+
+/* An array opened before its length is known and closed with the count. */
+static void test_array_open_close(void **state)
+{
+    (void)state;
+    mpw_t w = MPW_INIT;
+    mpw_map(&w, 2);
+    mpw_cstr(&w, "xs");
+    size_t at = mpw_array_open(&w);
+    for (int i = 0; i < 3; i++)
+        mpw_int(&w, i * 10);
+    mpw_array_close(&w, at, 3);
+    mpw_kint(&w, "after", 7);
+    mp_t m;
+    assert_int_equal(mp_check(w.buf, w.len, 4, &m), 0);
+    mp_iter_t it;
+    mp_t v;
+    int64_t x;
+    assert_int_equal(mp_iter(mp_get(m, "xs"), &it), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_true(mp_next(&it, &v));
+        assert_int_equal(mp_int(v, &x), 0);
+        assert_int_equal(x, i * 10);
+    }
+    assert_false(mp_next(&it, &v));
+    assert_int_equal(mp_int(mp_get(m, "after"), &x), 0);
+    assert_int_equal(x, 7);
+    /* a wrong count leaves a value the validator refuses, and a bad offset changes nothing */
+    mpw_array_close(&w, at, 4);
+    assert_int_equal(mp_check(w.buf, w.len, 4, &m), -1);
+    mpw_array_close(&w, w.len, 3);
+    mpw_array_close(&w, at, 3);
+    assert_int_equal(mp_check(w.buf, w.len, 4, &m), 0);
     mpw_free(&w);
 }
 
@@ -423,7 +458,8 @@ int main(void)
         cmocka_unit_test(test_raw_forwarding),       cmocka_unit_test(test_truncated_every_prefix),
         cmocka_unit_test(test_trailing_bytes),       cmocka_unit_test(test_hostile_headers),
         cmocka_unit_test(test_depth_limit),          cmocka_unit_test(test_get_and_duplicates),
-        cmocka_unit_test(test_writer_oom_is_sticky),  cmocka_unit_test(test_get_strz),
+        cmocka_unit_test(test_writer_oom_is_sticky), cmocka_unit_test(test_get_strz),
+        cmocka_unit_test(test_array_open_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,9 +95,9 @@ static void test_service_patterns(void **state)
     peers_set_up(p, "C");
     assert_string_equal(peers_service_node(p, "chat:x"), "B");
     assert_string_equal(peers_service_node(p, "chat:room:1"), "C"); /* longest prefix */
-    assert_string_equal(peers_service_node(p, "calc:add"), "B");   /* exact */
+    assert_string_equal(peers_service_node(p, "calc:add"), "B");    /* exact */
     assert_null(peers_service_node(p, "calc:sub"));
-    assert_int_equal(peers_set_services(p, "B", NULL, 0), 0);      /* its services went away */
+    assert_int_equal(peers_set_services(p, "B", NULL, 0), 0); /* its services went away */
     assert_null(peers_service_node(p, "chat:x"));
     /* ... but their patterns stay service-owned; types never registered do not */
     assert_true(peers_pattern_known(p, "chat:x"));
