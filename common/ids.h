@@ -2,14 +2,14 @@
 #ifndef RT_IDS_H
 #define RT_IDS_H
 
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define RT_CONN_MAX 64
 #define RT_TYPE_MAX 64
 #define RT_ROOM_MAX 128
-#define RT_ID_MAX   9007199254740991LL /* 2^53 - 1 */
+#define RT_ID_MAX 9007199254740991LL /* 2^53 - 1 */
 
 /* Writes n random characters of [A-Za-z0-9] and a NUL into out (out has n + 1 bytes).
  * Uses getrandom(); never fails. */
@@ -26,6 +26,7 @@ bool ids_reserved_type(const char *s, size_t len);
 
 /* Milliseconds since the epoch (wall clock) and a monotonic millisecond clock. */
 int64_t ids_now_ms(void);
+int64_t ids_now_us(void); /* microseconds since the epoch (wall clock) */
 int64_t ids_mono_ms(void);
 
 #endif

@@ -12,6 +12,7 @@ struct rooms_member {
     char *gw;
     uint8_t *meta;
     size_t meta_n;
+    int64_t ts; /* join time */
     struct rooms_member *prev, *next;
 };
 
@@ -123,6 +124,20 @@ int rooms_add(rooms_t *self, const char *room_name, const char *conn, const char
               const char *gw, mp_t meta)
 {
     room_t *room = room_get(self, room_name);
+    return rooms_add_at(self, room_name, conn, user, gw, meta,
+                        room && room->tail ? room->tail->ts + 1 : 0);
+}
+
+/* Whether member m sorts after (ts, conn). */
+static bool after(const rooms_member_t *m, int64_t ts, const char *conn)
+{
+    return m->ts > ts || (m->ts == ts && strcmp(m->conn, conn) > 0);
+}
+
+int rooms_add_at(rooms_t *self, const char *room_name, const char *conn, const char *user,
+                 const char *gw, mp_t meta, int64_t ts)
+{
+    room_t *room = room_get(self, room_name);
     if (room && zhashx_lookup(room->by_conn, conn))
         return 0;
     bool created = false;
@@ -156,13 +171,22 @@ int rooms_add(rooms_t *self, const char *room_name, const char *conn, const char
         return -1;
     }
     memcpy(m->meta, meta.p, meta.n);
+    m->ts = ts;
     zhashx_insert(room->by_conn, conn, m);
-    m->prev = room->tail;
-    if (room->tail)
-        room->tail->next = m;
+    /* from the tail: new joins are the latest, or nearly */
+    rooms_member_t *prev = room->tail;
+    while (prev && after(prev, ts, conn))
+        prev = prev->prev;
+    m->prev = prev;
+    m->next = prev ? prev->next : room->head;
+    if (m->next)
+        m->next->prev = m;
+    else
+        room->tail = m;
+    if (prev)
+        prev->next = m;
     else
         room->head = m;
-    room->tail = m;
     room->size++;
     return 1;
 }
@@ -240,6 +264,11 @@ const char *rooms_member_gw(const rooms_member_t *m)
 mp_t rooms_member_meta(const rooms_member_t *m)
 {
     return (mp_t){m->meta, m->meta_n};
+}
+
+int64_t rooms_member_ts(const rooms_member_t *m)
+{
+    return m->ts;
 }
 
 size_t rooms_gateways(rooms_t *self, const char *room_name, const rooms_gw_t **gws)

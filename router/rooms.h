@@ -1,5 +1,5 @@
-/* The room table: room -> members in join order (conn, user, meta, gateway), plus per room a
- * small array of {gateway, local member count} so that a room event is sent once per gateway
+/* The room table: room -> members in join order (conn, user, meta, gateway, join time), plus per
+ * room a small array of {gateway, local member count} so that a room event is sent once per gateway
  * that has members, without walking the members. */
 #ifndef RT_ROOMS_H
 #define RT_ROOMS_H
@@ -27,6 +27,11 @@ void rooms_destroy(rooms_t **self_p);
  * Returns 1 when added, 0 when conn was already a member (nothing changes), -1 on OOM. */
 int rooms_add(rooms_t *self, const char *room, const char *conn, const char *user, const char *gw,
               mp_t meta);
+/* rooms_add with the member's join time ts: members are kept ordered by (ts, conn), so nodes
+ * that add the same members with the same times list them in the same order whatever order
+ * they were added in. rooms_add appends: its ts is just after the last member's. */
+int rooms_add_at(rooms_t *self, const char *room, const char *conn, const char *user,
+                 const char *gw, mp_t meta, int64_t ts);
 /* Removes conn from room (the room goes away with its last member). Returns 1 or 0 (not a member).
  */
 int rooms_remove(rooms_t *self, const char *room, const char *conn);
@@ -35,8 +40,8 @@ bool rooms_is_member(rooms_t *self, const char *room, const char *conn);
 size_t rooms_count(rooms_t *self);                  /* rooms with at least one member */
 size_t rooms_size(rooms_t *self, const char *room); /* members of room, 0 when absent */
 
-/* Members in join order: first, then next until NULL. Borrowed; invalid after a change to
- * that room. */
+/* Members in join order, (ts, conn): first, then next until NULL. Borrowed; invalid after a change
+ * to that room. */
 const rooms_member_t *rooms_first(rooms_t *self, const char *room);
 const rooms_member_t *rooms_next(const rooms_member_t *m);
 const rooms_member_t *rooms_member(rooms_t *self, const char *room, const char *conn);
@@ -44,6 +49,7 @@ const char *rooms_member_conn(const rooms_member_t *m);
 const char *rooms_member_user(const rooms_member_t *m); /* NULL: anonymous */
 const char *rooms_member_gw(const rooms_member_t *m);
 mp_t rooms_member_meta(const rooms_member_t *m);
+int64_t rooms_member_ts(const rooms_member_t *m);
 
 /* The gateways with members in room: sets *gws to a borrowed array and returns its length. */
 size_t rooms_gateways(rooms_t *self, const char *room, const rooms_gw_t **gws);

@@ -48,6 +48,7 @@ struct router {
     zhashx_t *snaps;     /* node -> ids seen so far in its snapshot being received (zhashx) */
     bool want_snap;      /* a peer asked for our snapshot: send it at the next tick */
     int64_t next_hb;     /* monotonic ms of the next mesh heartbeat */
+    int64_t last_join;   /* join time given to the latest local join (wall clock us) */
     mpw_t w;             /* scratch for one outgoing message at a time */
     const rt_msg_t *cur; /* the request being dispatched */
     bool cur_answered;
@@ -551,16 +552,28 @@ static void delta_conn(router_t *r, const char *conn, const char *user)
     mesh_ctl_send(r->mesh);
 }
 
-static void delta_join(router_t *r, const char *conn, const char *user, const char *room, mp_t meta)
+static void delta_join(router_t *r, const char *conn, const char *user, const char *room, mp_t meta,
+                       int64_t ts)
 {
     if (!r->mesh)
         return;
-    mpw_t *w = mesh_ctl(r->mesh, "j", 4);
+    mpw_t *w = mesh_ctl(r->mesh, "j", 5);
     mpw_kstr(w, "c", conn);
     mpw_kstr(w, "u", user);
     mpw_kstr(w, "r", room);
     mpw_kraw(w, "m", meta);
+    mpw_kint(w, "ts", ts);
     mesh_ctl_send(r->mesh);
+}
+
+/* The join time of a local join: the wall clock in microseconds, strictly increasing. Members
+ * are listed by (join time, conn) on every node (docs/mesh.md), so the owner's time travels
+ * with the membership. */
+static int64_t join_time(router_t *r)
+{
+    int64_t now = ids_now_us();
+    r->last_join = now > r->last_join ? now : r->last_join + 1;
+    return r->last_join;
 }
 
 static void delta_leave(router_t *r, const char *conn, const char *room)
@@ -593,10 +606,11 @@ static rt_err_t check_meta(mp_t meta)
     return RT_OK;
 }
 
-/* Adds conn to room; `notify` sends joined to its gateway, `presence` presence:join to the
- * others. Returns RT_OK also when already a member (nothing changes). */
+/* Adds conn to room, joined at ts (< 0: now, for a local join); `notify` sends joined to its
+ * gateway, `presence` presence:join to the others. Returns RT_OK also when already a member
+ * (nothing changes). */
 static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta, bool notify,
-                     bool presence)
+                     bool presence, int64_t ts)
 {
     const char *gw = conns_gw(r->conns, conn);
     if (!gw)
@@ -611,7 +625,9 @@ static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta,
     if (e != RT_OK)
         return e;
     const char *user = conns_user(r->conns, conn);
-    if (rooms_add(r->rooms, room, conn, user, gw, meta) < 0) {
+    if (ts < 0)
+        ts = join_time(r);
+    if (rooms_add_at(r->rooms, room, conn, user, gw, meta, ts) < 0) {
         conns_room_remove(r->conns, conn, room);
         return RT_E_INTERNAL;
     }
@@ -621,7 +637,7 @@ static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta,
         presence_event(r, room, conn, user, meta, true);
     if (!is_remote(gw)) { /* lifecycle events and replication: by the owner node only */
         events_presence(r->events, true, room, conn, user, meta);
-        delta_join(r, conn, user, room, meta);
+        delta_join(r, conn, user, room, meta, ts);
         mesh_sub_update(r, room);
     }
     return RT_OK;
@@ -642,7 +658,7 @@ rt_err_t router_join(router_t *r, const char *conn, const char *room, mp_t meta)
         pub(r, gw, mpw_view(&r->w));
         return RT_OK;
     }
-    return join(r, conn, room, meta, true, true);
+    return join(r, conn, room, meta, true, true, -1);
 }
 
 /* Removes conn from room with presence:leave to the others; `notify` sends left to its
@@ -918,7 +934,11 @@ static void join_listed(router_t *r, const char *conn, mp_t rooms, bool loud)
             continue;
         if (!mp_next(&pit, &meta) || check_meta(meta) != RT_OK)
             meta = MP_NONE;
-        join(r, conn, room, meta, false, loud);
+        mp_t tv;
+        int64_t ts = -1; /* [room, meta, ts] from a snapshot; a gateway's [room, meta]: now */
+        if (mp_next(&pit, &tv) && (mp_int(tv, &ts) != 0 || ts < 0))
+            ts = -1;
+        join(r, conn, room, meta, false, loud, ts);
     }
 }
 
@@ -1149,9 +1169,10 @@ static void snap_write(const char *conn, const char *gw, const char *user, void 
     mpw_array(ctx->w, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         const rooms_member_t *m = rooms_member(ctx->r->rooms, rooms[i], conn);
-        mpw_array(ctx->w, 2);
+        mpw_array(ctx->w, 3);
         mpw_cstr(ctx->w, rooms[i]);
         mpw_raw(ctx->w, m ? rooms_member_meta(m) : MP_EMPTY_MAP);
+        mpw_int(ctx->w, m ? rooms_member_ts(m) : 0);
     }
     ctx->n++;
     if (ctx->w->len >= mesh_snap_part(ctx->r->mesh))
@@ -1314,8 +1335,11 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
         mp_t meta = mp_get(body, "m");
         if (check_meta(meta) != RT_OK)
             meta = MP_NONE;
+        int64_t ts = -1;
+        if (mp_int(mp_get(body, "ts"), &ts) != 0 || ts < 0)
+            ts = -1;
         if (remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
-            join(r, conn, room, meta, false, true);
+            join(r, conn, room, meta, false, true, ts);
     } else if (strcmp(t, "l") == 0 && hc && hr) {
         if (owned_by(r, conn, rgw))
             leave(r, conn, room, false);

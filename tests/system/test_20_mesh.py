@@ -442,3 +442,41 @@ def test_snapshot_in_many_parts(rt):
         assert "mesh: test mode" not in r2.stderr()
         await close_all(cs + [b])
     asyncio.run(main())
+
+
+async def raw_member_ids(c, room):
+    a = await c.ok("presence:list", room=room)
+    return [m["id"] for m in a["members"]]
+
+
+def test_member_order_is_the_same_on_every_node(rt):
+    """Members are listed in join order, by the join time their own node gave them, so every
+    node lists them in the same order, also after resyncs (n3 loses every 2nd delta here,
+    test-only RTTEST_MESH_DROP_CTL) and a restart."""
+    ports = mesh_ports(3)
+    routers = [rt.router(node_id="n%d" % (i + 1), ports=ports[i], mesh_peers=peers_flag(ports),
+                         peer_timeout=2000, env={"RTTEST_MESH_DROP_CTL": "2"} if i == 2 else None)
+               for i in range(3)]
+    gws = [rt.gateway(r) for r in routers]
+
+    async def main():
+        cs = [await Client.connect(gws[i % 3].url) for i in range(12)]
+        for c in cs:   # one at a time, round-robin over the nodes
+            await c.join("ord")
+        await converge(cs, "ord", [c.id for c in cs], timeout=15)
+        lists = [await raw_member_ids(c, "ord") for c in cs[:3]]
+        assert lists[0] == [c.id for c in cs], lists[0]
+        assert lists[1] == lists[0] and lists[2] == lists[0], lists
+        # n2 restarts: its gateway re-attaches its clients (joined again, now): same order
+        routers[1].kill()
+        routers[1] = rt.restart_router(routers[1])
+        await converge(cs, "ord", [c.id for c in cs], timeout=20)
+        deadline = time.monotonic() + 10 * SLOW
+        while True:
+            lists = [await raw_member_ids(c, "ord") for c in cs[:3]]
+            if lists[1] == lists[0] and lists[2] == lists[0]:
+                break
+            assert time.monotonic() < deadline, lists
+            await asyncio.sleep(0.2)
+        await close_all(cs)
+    asyncio.run(main())

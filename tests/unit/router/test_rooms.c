@@ -138,9 +138,40 @@ static void test_each_room(void **state)
     rooms_destroy(&rooms);
 }
 
+/* rooms_add_at keeps members ordered by (join time, conn) whatever order they come in. */
+static void test_order_by_join_time(void **state)
+{
+    (void)state;
+    rooms_t *r = rooms_new();
+    const mp_t none = {NULL, 0};
+    assert_int_equal(rooms_add_at(r, "o", "c", NULL, "g", none, 30), 1);
+    assert_int_equal(rooms_add_at(r, "o", "a", NULL, "g", none, 10), 1);
+    assert_int_equal(rooms_add_at(r, "o", "e", NULL, "g", none, 50), 1);
+    assert_int_equal(rooms_add_at(r, "o", "b", NULL, "g", none, 30), 1); /* tie: by conn */
+    assert_int_equal(rooms_add(r, "o", "d", NULL, "g", none), 1);        /* appended */
+    const char *want[] = {"a", "b", "c", "e", "d"};
+    const rooms_member_t *m = rooms_first(r, "o");
+    for (int i = 0; i < 5; i++, m = rooms_next(m)) {
+        assert_non_null(m);
+        assert_string_equal(rooms_member_conn(m), want[i]);
+    }
+    assert_null(m);
+    assert_int_equal(rooms_member_ts(rooms_member(r, "o", "d")), 51);
+    /* removal from the middle keeps the links */
+    assert_int_equal(rooms_remove(r, "o", "c"), 1);
+    assert_int_equal(rooms_add_at(r, "o", "f", NULL, "g", none, 0), 1);
+    const char *want2[] = {"f", "a", "b", "e", "d"};
+    m = rooms_first(r, "o");
+    for (int i = 0; i < 5; i++, m = rooms_next(m))
+        assert_string_equal(rooms_member_conn(m), want2[i]);
+    assert_null(m);
+    rooms_destroy(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_order_by_join_time),
         cmocka_unit_test(test_join_leave),
         cmocka_unit_test(test_rejoin_is_idempotent_and_keeps_meta),
         cmocka_unit_test(test_absent_meta_is_empty_map),
