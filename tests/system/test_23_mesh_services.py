@@ -178,3 +178,40 @@ def test_paused_service_node_answers_once(rt):
     finally:
         release.set()
         s2.stop()
+
+
+def test_signaling_across_nodes(rt):
+    """rt-signaling on n2 only; callers on n1 and n3: join, offer/answer/candidate relayed across
+    the mesh with `from`; once the signaling service is gone, webrtc:* gets `unavailable`."""
+    from test_11_signaling import ANSWER, CANDIDATE, OFFER
+    routers, gws = start_mesh(rt)
+    sig = rt.signaling(routers[1])
+
+    async def main():
+        a = await Client.connect(gws[0].url)
+        b = await Client.connect(gws[2].url)
+        for c in (a, b):   # until n1 / n3 have heard n2's heartbeat listing webrtc:*
+            deadline = time.monotonic() + 8 * SLOW
+            while (ans := await c.request("webrtc:join", room="call"))["type"] != "ack":
+                assert ans["payload"]["code"] == "unavailable", ans
+                assert time.monotonic() < deadline, ans
+                await asyncio.sleep(0.2)
+        assert ans["payload"]["peers"] == [a.id], ans   # membership seen across nodes
+        assert await a.ok("webrtc:offer", room="call", to=b.id, payload=OFFER) == {}
+        ev = await b.expect_event("webrtc:offer")
+        assert ev == {"type": "webrtc:offer", "room": "call", "from": a.id, "payload": OFFER}, ev
+        assert await b.ok("webrtc:answer", room="call", to=a.id, payload=ANSWER) == {}
+        ev = await a.expect_event("webrtc:answer")
+        assert ev["from"] == b.id and ev["payload"] == ANSWER, ev
+        assert await a.ok("webrtc:candidate", room="call", to=b.id, payload=CANDIDATE) == {}
+        ev = await b.expect_event("webrtc:candidate")
+        assert ev["from"] == a.id and ev["payload"] == CANDIDATE, ev
+        sig.kill()
+        deadline = time.monotonic() + 10 * SLOW
+        while (ans := await a.request("webrtc:offer", room="call", to=b.id,
+                                      payload=OFFER))["type"] == "ack":
+            assert time.monotonic() < deadline, "the dead signaling service still answers"
+            await asyncio.sleep(0.3)
+        assert ans["payload"]["code"] == "unavailable", ans
+        await close_all([a, b])
+    asyncio.run(main())
