@@ -30,6 +30,20 @@ typedef struct pending {
     struct pending *prev, *next;
 } pending_t;
 
+/* A join / leave on a connection of another node, asked for by a service request: the owner
+ * node does it and says so (docs/mesh.md); the reply waits for that. Few at a time: a list in
+ * creation order (= deadline order). */
+typedef struct remote_op {
+    char token[24];
+    uint8_t *rid, *req; /* the DEALER's routing id and the request's `req`, copied */
+    size_t rlen, req_n;
+    bool join;
+    char room[RT_ROOM_MAX + 1];
+    char node[RT_CONN_MAX + 1]; /* the owner node */
+    int64_t deadline;
+    struct remote_op *next;
+} remote_op_t;
+
 struct api {
     router_t *r;
     events_t *ev;
@@ -38,6 +52,7 @@ struct api {
     int64_t timeout_ms;
     zhashx_t *pending; /* token -> pending_t (not owned: freed by pending_done) */
     pending_t *head, *tail;
+    remote_op_t *remote_ops; /* oldest first */
     uint64_t next_token;
     uint64_t bad_frames;
     mpw_t w;   /* the outgoing frame */
@@ -48,7 +63,7 @@ static const uint8_t empty_map[1] = {0x80};
 #define MP_EMPTY_MAP ((mp_t){empty_map, 1})
 
 api_t *api_new(router_t *r, const char *endpoint, events_t *ev, int64_t service_timeout_ms,
-                zcert_t *curve)
+               zcert_t *curve)
 {
     api_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -73,6 +88,13 @@ static void pending_free(pending_t *p)
     free(p);
 }
 
+static void remote_op_free(remote_op_t *o)
+{
+    free(o->rid);
+    free(o->req);
+    free(o);
+}
+
 void api_destroy(api_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -83,6 +105,10 @@ void api_destroy(api_t **self_p)
         pending_free(p);
     }
     zhashx_destroy(&self->pending);
+    for (remote_op_t *o = self->remote_ops, *n; o; o = n) {
+        n = o->next;
+        remote_op_free(o);
+    }
     services_destroy(&self->svc);
     zsock_destroy(&self->sock);
     mpw_free(&self->w);
@@ -311,6 +337,91 @@ static void enc_rooms(api_t *self)
 
 static void on_handled(api_t *self, mp_t m);
 
+/* A join / leave request on a connection of another node: sent to its owner, answered when
+ * the owner says it is done (api_remote_done), its node goes down, or after
+ * API_REMOTE_OP_TIMEOUT_MS. False when op is not that (the caller runs it as usual). */
+static bool remote_member_op(api_t *self, const void *rid, size_t rlen, mp_t req, const char *op,
+                             mp_t m)
+{
+    char conn[RT_CONN_MAX + 1], room[RT_ROOM_MAX + 1];
+    bool join = strcmp(op, "join") == 0;
+    if ((!join && strcmp(op, "leave") != 0) ||
+        mp_get_strz(m, "conn", conn, sizeof conn, ids_valid_conn) != 1 ||
+        mp_get_strz(m, "room", room, sizeof room, ids_valid_room) != 1 ||
+        !router_conn_exists(self->r, conn) ||
+        strcmp(router_conn_node(self->r, conn), router_node_id(self->r)) == 0)
+        return false;
+    if (!join && !router_is_member(self->r, conn, room))
+        return false; /* not_in_room, from run_action */
+    remote_op_t *o = calloc(1, sizeof *o);
+    if (!o || !(o->rid = malloc(rlen)) || !(o->req = malloc(req.n))) {
+        if (o)
+            remote_op_free(o);
+        reply_err(self, rid, rlen, req, RT_E_INTERNAL, "out of memory");
+        return true;
+    }
+    snprintf(o->token, sizeof o->token, "%llu", (unsigned long long)++self->next_token);
+    memcpy(o->rid, rid, rlen);
+    o->rlen = rlen;
+    memcpy(o->req, req.p, req.n);
+    o->req_n = req.n;
+    o->join = join;
+    snprintf(o->room, sizeof o->room, "%s", room);
+    snprintf(o->node, sizeof o->node, "%s", router_conn_node(self->r, conn));
+    o->deadline = ids_mono_ms() + API_REMOTE_OP_TIMEOUT_MS;
+    rt_err_t e = router_member_op_remote(self->r, join, conn, room, mp_get(m, "meta"), o->token);
+    if (e != RT_OK) {
+        reply_err(self, rid, rlen, req, e, "cannot reach the connection's node");
+        remote_op_free(o);
+        return true;
+    }
+    remote_op_t **tail = &self->remote_ops;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = o;
+    return true;
+}
+
+/* Answers o with code (RT_OK: the op's result) and frees it; o is already unlinked. */
+static void remote_op_answer(api_t *self, remote_op_t *o, rt_err_t code, const char *message)
+{
+    mp_t req = {o->req, o->req_n};
+    if (code != RT_OK) {
+        reply_err(self, o->rid, o->rlen, req, code, message);
+    } else {
+        mpw_reset(&self->res);
+        if (o->join) /* the owner's join delta came before its answer: we list the member */
+            router_presence(self->r, o->room, &self->res);
+        reply_ok(self, o->rid, o->rlen, req, self->res.len ? mpw_view(&self->res) : MP_NONE);
+    }
+    remote_op_free(o);
+}
+
+void api_remote_done(api_t *self, const char *token, rt_err_t code, const char *message)
+{
+    for (remote_op_t **pp = &self->remote_ops; *pp; pp = &(*pp)->next) {
+        remote_op_t *o = *pp;
+        if (strcmp(o->token, token) == 0) {
+            *pp = o->next;
+            remote_op_answer(self, o, code, message);
+            return;
+        }
+    }
+}
+
+void api_remote_node_down(api_t *self, const char *node)
+{
+    for (remote_op_t **pp = &self->remote_ops; *pp;) {
+        remote_op_t *o = *pp;
+        if (strcmp(o->node, node) == 0) {
+            *pp = o->next;
+            remote_op_answer(self, o, RT_E_UNAVAILABLE, "the connection's node went away");
+        } else {
+            pp = &o->next;
+        }
+    }
+}
+
 /* One API message from DEALER rid. */
 static void on_message(api_t *self, const void *rid, size_t rlen, mp_t m)
 {
@@ -367,6 +478,8 @@ static void on_message(api_t *self, const void *rid, size_t rlen, mp_t m)
         enc_rooms(self);
     } else if (strcmp(op, "stats") == 0) {
         enc_stats(self);
+    } else if (has_req && remote_member_op(self, rid, rlen, req, op, m)) {
+        return; /* answered once the owner node has done it */
     } else {
         e = run_action(self, op, m, &why);
     }
@@ -586,4 +699,9 @@ void api_tick(api_t *self, int64_t now_ms)
     }
     while (self->head && self->head->deadline <= now_ms)
         pending_fail(self, self->head, RT_E_TIMEOUT, "no answer from the service");
+    while (self->remote_ops && self->remote_ops->deadline <= now_ms) {
+        remote_op_t *o = self->remote_ops;
+        self->remote_ops = o->next;
+        remote_op_answer(self, o, RT_E_TIMEOUT, "no answer from the connection's node");
+    }
 }

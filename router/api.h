@@ -18,7 +18,8 @@
 #include "services.h"
 #include <czmq.h>
 
-#define API_SERVICE_TIMEOUT_MS 3000 /* silence that drops a registration */
+#define API_SERVICE_TIMEOUT_MS 3000   /* silence that drops a registration */
+#define API_REMOTE_OP_TIMEOUT_MS 5000 /* a join / leave on another node's connection */
 
 typedef struct api api_t;
 
@@ -26,7 +27,7 @@ typedef struct api api_t;
  * client-message events of service-handled messages; service_timeout_ms bounds how long a
  * client waits for a service's answer. NULL (logged) on failure. Caller owns. */
 api_t *api_new(router_t *r, const char *endpoint, events_t *ev, int64_t service_timeout_ms,
-                zcert_t *curve);
+               zcert_t *curve);
 void api_destroy(api_t **self_p);
 
 /* The socket to poll for input. */
@@ -45,6 +46,11 @@ bool api_route(api_t *self, const rt_msg_t *m, rt_err_t *err);
 /* Calls fn(pattern, arg) for every pattern a live local service handles (the mesh tells the
  * other nodes, docs/mesh.md). */
 void api_each_live_pattern(api_t *self, void (*fn)(const char *pattern, void *arg), void *arg);
+
+/* The owner node of a connection did the join / leave of request token (code: its result). */
+void api_remote_done(api_t *self, const char *token, rt_err_t code, const char *message);
+/* Node went down: its pending joins / leaves get `unavailable`. */
+void api_remote_node_down(api_t *self, const char *node);
 
 size_t api_services(api_t *self);     /* live registrations */
 uint64_t api_bad_frames(api_t *self); /* malformed frames on the API socket */

@@ -134,6 +134,51 @@ static bool after(const rooms_member_t *m, int64_t ts, const char *conn)
     return m->ts > ts || (m->ts == ts && strcmp(m->conn, conn) > 0);
 }
 
+/* Puts m at its place by (ts, conn), looking from the tail: new joins are the latest, or nearly. */
+static void link_member(room_t *room, rooms_member_t *m)
+{
+    rooms_member_t *prev = room->tail;
+    while (prev && after(prev, m->ts, m->conn))
+        prev = prev->prev;
+    m->prev = prev;
+    m->next = prev ? prev->next : room->head;
+    if (m->next)
+        m->next->prev = m;
+    else
+        room->tail = m;
+    if (prev)
+        prev->next = m;
+    else
+        room->head = m;
+}
+
+static void unlink_member(room_t *room, rooms_member_t *m)
+{
+    if (m->prev)
+        m->prev->next = m->next;
+    else
+        room->head = m->next;
+    if (m->next)
+        m->next->prev = m->prev;
+    else
+        room->tail = m->prev;
+    m->prev = m->next = NULL;
+}
+
+int rooms_set_ts(rooms_t *self, const char *room_name, const char *conn, int64_t ts)
+{
+    room_t *room = room_get(self, room_name);
+    rooms_member_t *m = room ? zhashx_lookup(room->by_conn, conn) : NULL;
+    if (!m)
+        return 0;
+    if (m->ts != ts) {
+        unlink_member(room, m);
+        m->ts = ts;
+        link_member(room, m);
+    }
+    return 1;
+}
+
 int rooms_add_at(rooms_t *self, const char *room_name, const char *conn, const char *user,
                  const char *gw, mp_t meta, int64_t ts)
 {
@@ -173,20 +218,7 @@ int rooms_add_at(rooms_t *self, const char *room_name, const char *conn, const c
     memcpy(m->meta, meta.p, meta.n);
     m->ts = ts;
     zhashx_insert(room->by_conn, conn, m);
-    /* from the tail: new joins are the latest, or nearly */
-    rooms_member_t *prev = room->tail;
-    while (prev && after(prev, ts, conn))
-        prev = prev->prev;
-    m->prev = prev;
-    m->next = prev ? prev->next : room->head;
-    if (m->next)
-        m->next->prev = m;
-    else
-        room->tail = m;
-    if (prev)
-        prev->next = m;
-    else
-        room->head = m;
+    link_member(room, m);
     room->size++;
     return 1;
 }
@@ -200,14 +232,7 @@ int rooms_remove(rooms_t *self, const char *room_name, const char *conn)
     if (!m)
         return 0;
     zhashx_delete(room->by_conn, conn);
-    if (m->prev)
-        m->prev->next = m->next;
-    else
-        room->head = m->next;
-    if (m->next)
-        m->next->prev = m->prev;
-    else
-        room->tail = m->prev;
+    unlink_member(room, m);
     room->size--;
     room_gw_count(room, m->gw, -1);
     member_free(m);

@@ -50,6 +50,8 @@ const char *rooms_member_user(const rooms_member_t *m); /* NULL: anonymous */
 const char *rooms_member_gw(const rooms_member_t *m);
 mp_t rooms_member_meta(const rooms_member_t *m);
 int64_t rooms_member_ts(const rooms_member_t *m);
+/* Gives member conn of room the join time ts (moving it to its place). 1, or 0 (not a member). */
+int rooms_set_ts(rooms_t *self, const char *room, const char *conn, int64_t ts);
 
 /* The gateways with members in room: sets *gws to a borrowed array and returns its length. */
 size_t rooms_gateways(rooms_t *self, const char *room, const rooms_gw_t **gws);

@@ -617,8 +617,11 @@ static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta,
         return RT_E_PEER_NOT_FOUND;
     if (!room || !ids_valid_room(room, strlen(room)) || check_meta(meta) != RT_OK)
         return RT_E_BAD_REQUEST;
-    if (rooms_is_member(r->rooms, room, conn))
+    if (rooms_is_member(r->rooms, room, conn)) {
+        if (ts >= 0 && is_remote(gw)) /* the owner's join time wins (it re-attached it) */
+            rooms_set_ts(r->rooms, room, conn, ts);
         return RT_OK;
+    }
     if (!mp_present(meta) || mp_is_nil(meta))
         meta = MP_EMPTY_MAP;
     rt_err_t e = conns_room_add(r->conns, conn, room);
@@ -643,22 +646,47 @@ static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta,
     return RT_OK;
 }
 
+/* {t:"join"|"leave", c, r, m?, k?, n?} to the owner node behind gw: it joins / leaves conn (and
+ * replicates); with token k it answers {t:"done", k, e?, msg?} to node n (us). */
+static void forward_member_op(router_t *r, const char *gw, bool join, const char *conn,
+                              const char *room, mp_t meta, const char *token)
+{
+    mpw_reset(&r->w);
+    mpw_map(&r->w, 3 + (join ? 1 : 0) + (token ? 2 : 0));
+    mpw_kstr(&r->w, "t", join ? "join" : "leave");
+    mpw_kstr(&r->w, "c", conn);
+    mpw_kstr(&r->w, "r", room);
+    if (join)
+        mpw_kraw(&r->w, "m", mp_present(meta) ? meta : MP_NIL);
+    if (token) {
+        mpw_kstr(&r->w, "k", token);
+        mpw_kstr(&r->w, "n", r->node);
+    }
+    pub(r, gw, mpw_view(&r->w));
+}
+
 rt_err_t router_join(router_t *r, const char *conn, const char *room, mp_t meta)
 {
     const char *gw = conns_gw(r->conns, conn);
     if (is_remote(gw)) { /* the owner node joins it (and replicates) */
         if (!room || !ids_valid_room(room, strlen(room)) || check_meta(meta) != RT_OK)
             return RT_E_BAD_REQUEST;
-        mpw_reset(&r->w);
-        mpw_map(&r->w, 4);
-        mpw_kstr(&r->w, "t", "join");
-        mpw_kstr(&r->w, "c", conn);
-        mpw_kstr(&r->w, "r", room);
-        mpw_kraw(&r->w, "m", mp_present(meta) ? meta : MP_NIL);
-        pub(r, gw, mpw_view(&r->w));
+        forward_member_op(r, gw, true, conn, room, meta, NULL);
         return RT_OK;
     }
     return join(r, conn, room, meta, true, true, -1);
+}
+
+rt_err_t router_member_op_remote(router_t *r, bool join, const char *conn, const char *room,
+                                 mp_t meta, const char *token)
+{
+    const char *gw = conns_gw(r->conns, conn);
+    if (!is_remote(gw) || !r->mesh)
+        return RT_E_PEER_NOT_FOUND;
+    if (!room || !ids_valid_room(room, strlen(room)) || (join && check_meta(meta) != RT_OK))
+        return RT_E_BAD_REQUEST;
+    forward_member_op(r, gw, join, conn, room, meta, token);
+    return RT_OK;
 }
 
 /* Removes conn from room with presence:leave to the others; `notify` sends left to its
@@ -695,12 +723,7 @@ rt_err_t router_leave(router_t *r, const char *conn, const char *room)
     if (is_remote(gw)) { /* the owner node makes it leave (and replicates) */
         if (!room || !rooms_is_member(r->rooms, room, conn))
             return RT_E_NOT_IN_ROOM;
-        mpw_reset(&r->w);
-        mpw_map(&r->w, 3);
-        mpw_kstr(&r->w, "t", "leave");
-        mpw_kstr(&r->w, "c", conn);
-        mpw_kstr(&r->w, "r", room);
-        pub(r, gw, mpw_view(&r->w));
+        forward_member_op(r, gw, false, conn, room, MP_NONE, NULL);
         return RT_OK;
     }
     return leave(r, conn, room, true);
@@ -1254,6 +1277,8 @@ static void drop_peer(router_t *r, const char *peer)
         conn_gone(r, list[i]);
     conns_list_free(&list);
     forwards_fail_node(r->fwd, node, ids_mono_ms(), forward_node_down, r);
+    if (r->api)
+        api_remote_node_down(r->api, node);
     zhashx_delete(r->snaps, node);
     bool was_up = peers_up(r->peers, node);
     peers_drop(r->peers, node);
@@ -1350,11 +1375,49 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
 }
 
 /* "n:NODE|": frames for our connections, and actions on them from other nodes. */
+/* The result of a join / leave another node asked of us with a token (`k`): to that node. */
+static void answer_member_op(router_t *r, mp_t body, rt_err_t e)
+{
+    char token[24], node[RT_CONN_MAX + 1];
+    if (mp_strcpy(mp_get(body, "k"), token, sizeof token) != 0 ||
+        mp_get_strz(body, "n", node, sizeof node, ids_valid_conn) != 1)
+        return;
+    mpw_reset(&r->w);
+    mpw_map(&r->w, e == RT_OK ? 2 : 3);
+    mpw_kstr(&r->w, "t", "done");
+    mpw_kstr(&r->w, "k", token);
+    if (e != RT_OK)
+        mpw_kstr(&r->w, "e", rt_err_code(e));
+    if (r->mesh && mp_present(mpw_view(&r->w)))
+        mesh_pub_node(r->mesh, node, mpw_view(&r->w));
+}
+
+static void on_mesh_done(router_t *r, mp_t body)
+{
+    char token[24], code[32];
+    if (mp_strcpy(mp_get(body, "k"), token, sizeof token) != 0) {
+        r->stats.bad_frames++;
+        return;
+    }
+    rt_err_t e = RT_OK;
+    if (mp_strcpy(mp_get(body, "e"), code, sizeof code) == 0)
+        e = rt_err_parse(code, strlen(code));
+    if (r->api)
+        api_remote_done(r->api, token, e,
+                        e == RT_E_LIMIT         ? "too many rooms for this connection"
+                        : e == RT_E_NOT_IN_ROOM ? "not a member of this room"
+                                                : rt_err_code(e));
+}
+
 static void on_mesh_node(router_t *r, const char *t, mp_t body)
 {
     char conn[RT_CONN_MAX + 1], room[RT_ROOM_MAX + 1];
     if (strcmp(t, "msg") == 0) {
         on_mesh_msg(r, body);
+        return;
+    }
+    if (strcmp(t, "done") == 0) {
+        on_mesh_done(r, body);
         return;
     }
     if (mp_get_strz(body, "c", conn, sizeof conn, ids_valid_conn) != 1) {
@@ -1370,13 +1433,10 @@ static void on_mesh_node(router_t *r, const char *t, mp_t body)
             return;
         r->stats.msgs_out++;
         pub(r, gw, body);
-    } else if (strcmp(t, "join") == 0 && hr) {
+    } else if ((strcmp(t, "join") == 0 || strcmp(t, "leave") == 0) && hr) {
         mp_t meta = mp_get(body, "m");
-        if (check_meta(meta) != RT_OK)
-            meta = MP_NONE;
-        router_join(r, conn, room, meta);
-    } else if (strcmp(t, "leave") == 0 && hr) {
-        router_leave(r, conn, room);
+        rt_err_t e = t[0] == 'j' ? router_join(r, conn, room, meta) : router_leave(r, conn, room);
+        answer_member_op(r, body, e);
     }
 }
 

@@ -25,17 +25,17 @@
 typedef struct router router_t;
 
 typedef struct {
-    char *node_id;       /* NULL: a random one */
-    char *ingress;       /* gateway ingress ROUTER, tcp port 5555 on every interface */
-    char *fanout;        /* gateway fan-out PUB, tcp port 5556 on every interface */
-    char *api;           /* service API ROUTER, tcp port 5557 on every interface; NULL: none */
-    char *events;        /* service events PUB, tcp port 5558 on every interface; NULL: none */
-    char *mesh_bind;     /* mesh PUB, tcp port 9090 on every interface (issue 4) */
-    char *mesh_peers;    /* comma-separated (issue 4); an entry may end in #Z85KEY */
+    char *node_id;          /* NULL: a random one */
+    char *ingress;          /* gateway ingress ROUTER, tcp port 5555 on every interface */
+    char *fanout;           /* gateway fan-out PUB, tcp port 5556 on every interface */
+    char *api;              /* service API ROUTER, tcp port 5557 on every interface; NULL: none */
+    char *events;           /* service events PUB, tcp port 5558 on every interface; NULL: none */
+    char *mesh_bind;        /* mesh PUB, tcp port 9090 on every interface (issue 4) */
+    char *mesh_peers;       /* comma-separated (issue 4); an entry may end in #Z85KEY */
     char *curve_secret_key; /* zcert secret certificate: CURVE on mesh, api and events */
     char *curve_allow;      /* directory of the zcert public certificates allowed */
-    bool auto_join;      /* a room message from a non-member joins it first */
-    long long max_rooms; /* rooms per connection, 128 */
+    bool auto_join;         /* a room message from a non-member joins it first */
+    long long max_rooms;    /* rooms per connection, 128 */
     long long service_timeout; /* ms a service has to answer a client message, 5000 */
     long long peer_timeout;    /* ms, 5000 */
     long long
@@ -125,6 +125,10 @@ bool router_conn_exists(router_t *r, const char *conn);
 const char *router_node_id(const router_t *r);
 /* The node that owns conn: another node's id for its connections, else ours. */
 const char *router_conn_node(const router_t *r, const char *conn);
+/* A join (meta) or leave of conn, a connection of another node, asked of its owner node with
+ * token; the owner answers through the mesh and api_remote_done() gets the result. */
+rt_err_t router_member_op_remote(router_t *r, bool join, const char *conn, const char *room,
+                                 mp_t meta, const char *token);
 
 /* Counters (the service API's `stats` and the logs). */
 typedef struct {

@@ -163,7 +163,7 @@ def api_request(router, req):
 
 
 def test_service_api_acts_across_nodes(rt):
-    routers, gws = start_mesh(rt)
+    routers, gws = start_mesh(rt, max_rooms=3)
 
     async def main():
         a = await Client.connect(gws[0].url)
@@ -181,11 +181,32 @@ def test_service_api_acts_across_nodes(rt):
                                       {"op": "send", "to": b.id, "type": "dm", "payload": "x"})
         assert rep["ok"], rep
         assert (await b.expect_event("dm", timeout=5))["payload"] == "x"
-        # join a connection of node 1 through node 3: presence everywhere
+        # join a connection of node 1 through node 3: answered once node 1 did it, with the
+        # member listed; then a publish through node 3 reaches it at once
         rep = await asyncio.to_thread(api_request, routers[2],
-                                      {"op": "join", "conn": a.id, "room": "more"})
+                                      {"op": "join", "conn": a.id, "room": "more",
+                                       "meta": {"via": "n3"}})
         assert rep["ok"], rep
+        assert rep["result"]["members"] == [{"id": a.id, "user": None, "meta": {"via": "n3"}}], rep
+        rep = await asyncio.to_thread(api_request, routers[2],
+                                      {"op": "publish", "room": "more", "type": "hello"})
+        assert rep["ok"], rep
+        assert (await a.expect_event("hello", timeout=5))["room"] == "more"
         await converge([a], "more", [a.id])
+        # the owner's refusal comes back: a's node allows 3 rooms (svc, more, +1)
+        rep = await asyncio.to_thread(api_request, routers[2],
+                                      {"op": "join", "conn": a.id, "room": "third"})
+        assert rep["ok"], rep
+        rep = await asyncio.to_thread(api_request, routers[2],
+                                      {"op": "join", "conn": a.id, "room": "fourth"})
+        assert not rep["ok"] and rep["error"]["code"] == "limit", rep
+        # leave through node 2, answered after node 1 did it
+        rep = await asyncio.to_thread(api_request, routers[1],
+                                      {"op": "leave", "conn": a.id, "room": "third"})
+        assert rep["ok"], rep
+        rep = await asyncio.to_thread(api_request, routers[1],
+                                      {"op": "leave", "conn": a.id, "room": "third"})
+        assert not rep["ok"] and rep["error"]["code"] == "not_in_room", rep
         rep = await asyncio.to_thread(api_request, routers[1], {"op": "presence", "room": "svc"})
         assert sorted(m["id"] for m in rep["result"]["members"]) == sorted([a.id, b.id])
         for x in (a, b):

@@ -215,3 +215,30 @@ def test_signaling_across_nodes(rt):
         assert ans["payload"]["code"] == "unavailable", ans
         await close_all([a, b])
     asyncio.run(main())
+
+
+def test_api_join_on_a_frozen_node_gets_unavailable(rt):
+    """A service's join of a connection whose node is frozen is answered `unavailable` when that
+    node is declared down, not `ok` on faith."""
+    from test_20_mesh import api_request
+    routers, gws = start_mesh(rt, n=2, peer_timeout=1500)
+
+    async def main():
+        b = await Client.connect(gws[1].url)
+        await b.join("r")
+        deadline = time.monotonic() + 8 * SLOW   # until n1 knows b
+        while not (await asyncio.to_thread(api_request, routers[0],
+                                           {"op": "presence", "room": "r"}))["result"]["members"]:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        routers[1].signal(signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            rep = await asyncio.to_thread(api_request, routers[0],
+                                          {"op": "join", "conn": b.id, "room": "late"})
+            assert not rep["ok"] and rep["error"]["code"] == "unavailable", rep
+            assert time.monotonic() - t0 < 4 * SLOW
+        finally:
+            routers[1].signal(signal.SIGCONT)
+        await close_all([b])
+    asyncio.run(main())

@@ -165,6 +165,15 @@ static void test_order_by_join_time(void **state)
     for (int i = 0; i < 5; i++, m = rooms_next(m))
         assert_string_equal(rooms_member_conn(m), want2[i]);
     assert_null(m);
+    /* a new join time moves a member to its place */
+    assert_int_equal(rooms_set_ts(r, "o", "f", 100), 1);
+    assert_int_equal(rooms_set_ts(r, "o", "d", 1), 1);
+    assert_int_equal(rooms_set_ts(r, "o", "zz", 1), 0);
+    const char *want3[] = {"d", "a", "b", "e", "f"};
+    m = rooms_first(r, "o");
+    for (int i = 0; i < 5; i++, m = rooms_next(m))
+        assert_string_equal(rooms_member_conn(m), want3[i]);
+    assert_null(m);
     rooms_destroy(&r);
 }
 
