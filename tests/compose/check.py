@@ -8,7 +8,9 @@ Phases (each prints its time): the chat page and health through the LB; chat, pr
 Python service and a signaling round trip with one gateway; --scale gateway=3 and new
 connections reaching the new replicas; chat, presence and signaling between clients on
 different gateways attached to different routers; one gateway container stopped while the
-others keep serving old and new connections. Exits 1 with a message on the first failure."""
+others keep serving old and new connections. With --phase curve (after the stack was updated
+with deploy/compose.curve.yml): chat across routers, the Python service and signaling again.
+Exits 1 with a message on the first failure."""
 import argparse
 import asyncio
 import http.client
@@ -96,9 +98,20 @@ async def chat(a, b, room, text):
                          timeout=10)
 
 
+async def until_ack(c, type, within=30.0, **fields):
+    """The ack payload of `type`, asked again each second while a service (re)registers."""
+    deadline = time.monotonic() + within
+    while True:
+        r = await c.request(type, timeout=5, **fields)
+        if r["type"] == "ack":
+            return r.get("payload")
+        assert time.monotonic() < deadline, "%s never acked: %r" % (type, r)
+        await asyncio.sleep(1)
+
+
 async def signaling_round_trip(a, b, room):
     """webrtc:join both, offer a -> b, answer b -> a, through rt-signaling."""
-    await a.ok("webrtc:join", room=room, timeout=10)
+    await until_ack(a, "webrtc:join", room=room)
     ack = await b.ok("webrtc:join", room=room, timeout=10)
     assert ack["peers"] == [a.id], ack
     offer = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"}
@@ -133,14 +146,8 @@ async def one_gateway():
     await chat(a, b, "lobby", "hello")
 
     step("the Python example service (registered on router-2) answers through the mesh")
-    deadline = time.monotonic() + 30
-    while True:
-        r = await a.request("demo:echo", timeout=5, payload={"x": [1, "two"]})
-        if r["type"] == "ack":
-            break
-        assert time.monotonic() < deadline, "demo:echo never answered: %r" % r
-        await asyncio.sleep(1)
-    assert r["payload"] == {"x": [1, "two"]}, r
+    r = await until_ack(a, "demo:echo", payload={"x": [1, "two"]})
+    assert r == {"x": [1, "two"]}, r
     await a.ok("demo:shout", room="lobby", payload={"text": "hey"})
     ev = await b.expect_event("demo:shout", room="lobby", frm=a.id, timeout=10)
     assert ev["payload"] == {"text": "HEY"}, ev
@@ -226,15 +233,48 @@ async def scaled():
             await c.close()
 
 
+async def curve():
+    """After `up` with deploy/compose.curve.yml: the routers restarted with CURVE on the mesh and
+    the service API; the gateways (plain links) re-registered. Chat across routers, the Python
+    service and signaling (both CURVE clients now) must work as before."""
+    gws = gateways()
+    step("CURVE: chat across routers, the Python service, signaling (%d gateways)" % len(gws))
+    deadline = time.monotonic() + 40
+    clients = []
+    while True:
+        clients.append(await Client.connect(url(), timeout=15))
+        nodes = {c.welcome["payload"]["node"] for c in clients}
+        if nodes == {"router-1", "router-2"}:
+            break
+        assert len(clients) < 20 and time.monotonic() < deadline, "nodes seen: %s" % nodes
+    x = next(c for c in clients if c.welcome["payload"]["node"] == "router-1")
+    y = next(c for c in clients if c.welcome["payload"]["node"] == "router-2")
+    await x.join("secure", {"nick": "x"})
+    await y.join("secure", {"nick": "y"})
+    ev = await x.expect_event("presence:join", room="secure", timeout=10)
+    assert ev["payload"]["id"] == y.id, ev
+    await chat(x, y, "secure", "over CURVE")
+    r = await until_ack(x, "demo:echo", payload="curve")
+    assert r == "curve", r
+    await signaling_round_trip(x, y, "call-3")
+    for c in clients:
+        await c.close()
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, required=True, help="the load balancer's host port")
     ap.add_argument("--compose", required=True, help="the compose command line (with -p and -f)")
+    ap.add_argument("--phase", choices=("main", "curve"), default="main",
+                    help="main: one gateway, then scaled; curve: after deploy/compose.curve.yml")
     ARGS = ap.parse_args()
     try:
-        asyncio.run(one_gateway())
-        asyncio.run(scaled())
+        if ARGS.phase == "main":
+            asyncio.run(one_gateway())
+            asyncio.run(scaled())
+        else:
+            asyncio.run(curve())
     except Exception as e:  # any failure: a clear message and exit 1
         import traceback
         traceback.print_exc()

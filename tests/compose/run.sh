@@ -7,7 +7,9 @@
 #      nor pulled (no registry is reachable on the test machines)
 #   4. builds, starts the stack with the LB on a free 127.0.0.1 port, waits for health
 #   5. check.py: chat, presence, the Python service, signaling, --scale gateway=3, a gateway stopped
-#   6. down -v; the private engine stopped and its folder removed
+#   6. the same stack updated with deploy/compose.curve.yml (a key pair from rt-keygen): plain
+#      service-API clients refused, chat, the Python service and signaling still work
+#   7. down -v; the private engine stopped and its folder removed
 # Sandbox-only settings live in deploy/compose.test.yml (builds on the host network).
 # Environment: RT_COMPOSE="docker compose" picks Compose v2 (default: docker-compose if present).
 set -euo pipefail
@@ -53,6 +55,7 @@ cleanup() {
     kill -0 "$ENGINE_PID" 2>/dev/null && kill -KILL "$ENGINE_PID"
     wait "$ENGINE_PID" 2>/dev/null
   fi
+  [ -n "${KEYS_DIR:-}" ] && rm -rf "$KEYS_DIR"
   if [ -n "$WORK" ]; then
     # the engine leaves its network-namespace mounts behind (innermost first)
     mount | awk -v w="$WORK" 'index($3, w) == 1 {print $3}' | sort -r | xargs -r -n1 umount -l
@@ -68,6 +71,26 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Waits until every container of the project runs and each one with a health check is healthy.
+wait_healthy() {
+  phase "waiting for every health check"
+  local deadline=$((SECONDS + 120)) cid st name status health waiting
+  while :; do
+    waiting=()
+    for cid in $("${C[@]}" ps -q); do
+      st=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}' "$cid")
+      read -r name status health <<<"$st"
+      if [ "$status" != running ] || { [ "$health" != healthy ] && [ "$health" != - ]; }; then
+        waiting+=("${name#/}:$status/$health")
+      fi
+    done
+    [ ${#waiting[@]} -eq 0 ] && [ -n "$("${C[@]}" ps -q)" ] && break
+    [ $SECONDS -lt $deadline ] || fail "not healthy after 120 s: ${waiting[*]}"
+    sleep 1
+  done
+  phase "all services running and healthy"
+}
 
 if docker info >/dev/null 2>&1; then
   phase "using the running Docker engine ${DOCKER_HOST:-(default socket)}"
@@ -121,23 +144,36 @@ phase "up -d (load balancer on $RT_HTTP_PORT)"
 COMPOSE_UP=1
 "${C[@]}" up -d --no-build >/dev/null 2>&1 || { "${C[@]}" up -d --no-build; fail "up"; }
 
-phase "waiting for every health check"
-deadline=$((SECONDS + 120))
-while :; do
-  waiting=()
-  for cid in $("${C[@]}" ps -q); do
-    st=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}' "$cid")
-    read -r name status health <<<"$st"
-    if [ "$status" != running ] || { [ "$health" != healthy ] && [ "$health" != - ]; }; then
-      waiting+=("${name#/}:$status/$health")
-    fi
-  done
-  [ ${#waiting[@]} -eq 0 ] && [ -n "$("${C[@]}" ps -q)" ] && break
-  [ $SECONDS -lt $deadline ] || fail "not healthy after 120 s: ${waiting[*]}"
-  sleep 1
-done
-phase "all services running and healthy"
-
+wait_healthy
 phase "end-to-end checks through the load balancer"
 /usr/bin/python3 tests/compose/check.py --port "$PORT" --compose "${C[*]}" ||
   fail "end-to-end checks"
+
+# CURVE (deploy/compose.curve.yml): a key pair made with the image's rt-keygen, the stack
+# updated in place; plain clients of the service API get no answer, keyed ones do.
+phase "CURVE: a key pair, then up -d with deploy/compose.curve.yml"
+KEYS=$(mktemp -d /tmp/rt-keys.XXXXXX)
+KEYS_DIR=$KEYS
+docker run --rm --user 0 -v "$KEYS:/keys" "realtime-core:${RT_TAG:-latest}" bash -c \
+  'rt-keygen /keys/cluster >/dev/null && mkdir /keys/allow && mv /keys/cluster /keys/allow/ &&
+   chown -R 10001:10001 /keys' || fail "rt-keygen in the image"
+export RT_KEYS=$KEYS
+C+=(-f deploy/compose.curve.yml)
+"${C[@]}" up -d --no-build --scale gateway=2 >/dev/null 2>&1 ||
+  { "${C[@]}" up -d --no-build --scale gateway=2; fail "up with CURVE"; }
+wait_healthy
+for r in router-1 router-2; do
+  cid=$("${C[@]}" ps -q "$r")
+  docker logs "$cid" 2>&1 | grep -q "without CURVE" && fail "$r still warns about a plain service API"
+done
+NET=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "$cid")
+rc=0
+docker run --rm --network "$NET" "realtime-core:${RT_TAG:-latest}" \
+  rtctl --api tcp://router-1:5557 --timeout 1500 stats >/dev/null 2>&1 || rc=$?
+[ "$rc" = 3 ] || fail "a plain rtctl got an answer from the CURVE service API (exit $rc, expected 3)"
+docker run --rm --network "$NET" -v "$KEYS:/run/rt-keys:ro" "realtime-core:${RT_TAG:-latest}" \
+  rtctl --api tcp://router-2:5557 --curve-secret-key /run/rt-keys/cluster_secret stats >/dev/null ||
+  fail "rtctl with the cluster key got no answer"
+phase "plain rtctl refused (exit 3), keyed rtctl answered"
+/usr/bin/python3 tests/compose/check.py --port "$PORT" --compose "${C[*]}" --phase curve ||
+  fail "end-to-end checks with CURVE"
