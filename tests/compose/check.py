@@ -20,6 +20,7 @@ import shlex
 import subprocess
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "system"))
 from rt import Client  # noqa: E402  (the system tests' WebSocket client)
@@ -276,7 +277,6 @@ def main():
         else:
             asyncio.run(curve())
     except Exception as e:  # any failure: a clear message and exit 1
-        import traceback
         traceback.print_exc()
         print("compose check FAILED: %s: %s" % (type(e).__name__, e), flush=True)
         return 1
