@@ -1,12 +1,13 @@
 # realtime-core — the two commands of the README, and their parts.
 #   make run    install what is missing, build, start router + gateway with the chat example
 #   make test   install what is missing, build (plain and ASan/UBSan), run every test
+#   make test-compose   docker-compose.yml for real: private engine, build, up, scale, checks, down
 SHELL := /bin/bash
 JOBS  ?= $(shell nproc)
 BUILD ?= build
 ASAN  ?= build-asan
 
-.PHONY: all deps deps-test build build-asan run test test-plain test-asan clean format
+.PHONY: all deps deps-test build build-asan run test test-plain test-asan test-compose clean format
 
 all: build
 
@@ -41,6 +42,10 @@ test-plain: deps-test build
 
 test-asan: deps-test build-asan
 	cd $(ASAN) && ctest --output-on-failure
+
+# Needs root (installs Docker, may start a private engine); see tests/compose/run.sh.
+test-compose:
+	@tests/compose/run.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

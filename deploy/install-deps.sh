@@ -3,6 +3,8 @@
 #   deploy/install-deps.sh          what `make run` needs: compiler, cmake, the C libraries
 #   deploy/install-deps.sh --test   plus what `make test` needs: cmocka, Python test packages,
 #                                   Node.js (client unit tests), Chromium + chromedriver (browser tests)
+#   deploy/install-deps.sh --compose  plus what `make test-compose` needs: the Docker engine,
+#                                   Compose v1, debootstrap (base image) and the Python client
 # Idempotent: when nothing is missing it installs nothing and does not touch the network.
 set -euo pipefail
 
@@ -15,6 +17,9 @@ if [ "${1:-}" = "--test" ]; then
     python3 python3-pytest python3-websockets python3-zmq python3-msgpack python3-selenium
     nodejs chromium chromium-driver
   )
+fi
+if [ "${1:-}" = "--compose" ]; then
+  PKGS+=(docker.io docker-compose debootstrap python3 python3-websockets)
 fi
 
 missing=()

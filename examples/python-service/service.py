@@ -16,9 +16,14 @@ request {"type":"demo:welcome","payload":{"id":CONN,"meta":META}} to that room.
 Liveness: a heartbeat every second; the router answers registered:false after it restarted, and
 the service registers again. After 3 s without a word from the router the DEALER is replaced.
 Needs Debian's python3-zmq and python3-msgpack (/usr/bin/python3). SIGTERM/SIGINT: exit 0.
+
+With --curve-secret-key FILE (a zcert secret certificate, as rt-keygen writes) both sockets use
+CurveZMQ, for a router started with --curve-secret-key / --curve-allow (docs/mesh.md, Security);
+the router's public key is --curve-server-key, by default the public key in FILE.
 """
 import argparse
 import itertools
+import re
 import signal
 import sys
 import time
@@ -44,9 +49,19 @@ def unpack(data):
     return msgpack.unpackb(data, raw=False, strict_map_key=False)
 
 
+def read_zcert(path):
+    """(public, secret) Z85 keys of a zcert secret certificate file."""
+    text = open(path).read()
+    keys = [re.search(r'%s-key\s*=\s*"([^"]{40})"' % k, text) for k in ("public", "secret")]
+    if not all(keys):
+        raise SystemExit("%s: not a zcert secret certificate" % path)
+    return keys[0].group(1).encode(), keys[1].group(1).encode()
+
+
 class Service:
-    def __init__(self, api, events, name, greet_prefix):
+    def __init__(self, api, events, name, greet_prefix, curve=None):
         self.api = api
+        self.curve = curve           # (public, secret, server public) Z85 keys, or None
         self.events = events
         self.name = name
         self.greet_prefix = greet_prefix
@@ -67,6 +82,7 @@ class Service:
             self.dealer.close(linger=0)
         self.dealer = self.ctx.socket(zmq.DEALER)
         self.dealer.setsockopt(zmq.LINGER, 0)
+        self.apply_curve(self.dealer)
         self.dealer.connect(self.api)
         self.pending.clear()
         self.registered = False
@@ -77,8 +93,14 @@ class Service:
         """The events socket: a SUB per topic prefix (the topic frame is the event type)."""
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
+        self.apply_curve(self.sub)
         self.sub.setsockopt(zmq.SUBSCRIBE, b"presence:join")
         self.sub.connect(self.events)
+
+    def apply_curve(self, sock):
+        """Makes sock a CurveZMQ client of the router (before connect), when keys were given."""
+        if self.curve:
+            sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = self.curve
 
     def request(self, op, on_reply=None, **fields):
         """Sends {op, req, ...}; on_reply(reply map) runs when the router answers."""
@@ -206,14 +228,25 @@ def main():
     ap.add_argument("--name", default="python-demo", help="service name given to register")
     ap.add_argument("--greet-prefix", default="demo-",
                     help="greet joiners of rooms whose name starts with this")
+    ap.add_argument("--curve-secret-key", metavar="FILE",
+                    help="zcert secret certificate: CurveZMQ to a router started with CURVE")
+    ap.add_argument("--curve-server-key", metavar="Z85",
+                    help="the router's public key (default: the public key of the FILE)")
     args = ap.parse_args()
-    svc = Service(args.api, args.events, args.name, args.greet_prefix)
+    curve = None
+    if args.curve_secret_key:
+        public, secret = read_zcert(args.curve_secret_key)
+        server = args.curve_server_key.encode() if args.curve_server_key else public
+        curve = (public, secret, server)
+    elif args.curve_server_key:
+        ap.error("--curve-server-key needs --curve-secret-key")
+    svc = Service(args.api, args.events, args.name, args.greet_prefix, curve)
 
     def stop(signum, frame):
         svc.stopping = True
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log("api", args.api, "events", args.events)
+    log("api", args.api, "events", args.events, "(CurveZMQ)" if curve else "")
     svc.run()
     log("stopped")
     return 0
