@@ -1,7 +1,6 @@
 # realtime-core — the two commands of the README, and their parts.
 #   make run    install what is missing, build, start router + gateway with the chat example
-#   make test   install what is missing, run the Compose stack for real (test-compose), build
-#               (plain and ASan/UBSan) and run every ctest test; ctest's summary closes the output
+#   make test   install what is missing, build (plain and ASan/UBSan), run every test
 #   make test-compose   docker-compose.yml for real: private engine, build, up, scale, checks, down
 SHELL := /bin/bash
 JOBS  ?= $(shell nproc)
@@ -34,7 +33,7 @@ run: deps build
 	@deploy/run-local.sh $(BUILD)
 
 # The plain suite first, then the same suite under the sanitizers; ctest's summary closes the output.
-test: deps-test test-compose build build-asan
+test: deps-test build build-asan
 	cd $(BUILD) && ctest --output-on-failure
 	cd $(ASAN) && ctest --output-on-failure
 
