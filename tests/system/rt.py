@@ -175,14 +175,18 @@ class Router(Proc):
 
 
 class Gateway(Proc):
+    """`router` is a Router, or a list of them (--router R1,R2,...: the first is primary)."""
+
     def __init__(self, system, router, port=None, env=None, ready=True, **flags):
         self.port = port or free_port()
-        self.router = router
+        self.routers = list(router) if isinstance(router, (list, tuple)) else (
+            [router] if router is not None else [])
+        self.router = self.routers[0] if self.routers else None
         self.path = flags.get("path", "/realtime")
         self.url = "ws://127.0.0.1:%d%s" % (self.port, self.path)
         argv = [binary("rt-gateway"), "--listen", "127.0.0.1:%d" % self.port]
-        if router is not None:
-            argv += ["--router", router.ingress]
+        if self.routers:
+            argv += ["--router", ",".join(r.ingress for r in self.routers)]
         argv += flag_args(flags)
         system.counter += 1
         super().__init__(system, "%02d-rt-gateway" % system.counter, argv, env)
@@ -583,3 +587,64 @@ class RawWS:
                 return None, msgs
             except socket.timeout:
                 raise AssertionError("no close within %.1fs" % timeout)
+
+
+# --------------------------------------------------------------------------------------------
+# Mesh helpers (test_20_mesh, test_21_curve, test_22_mesh_failures)
+
+def mesh_ports(n):
+    return [{k: free_port() for k in ("ingress", "fanout", "api", "events", "mesh")}
+            for _ in range(n)]
+
+
+def peers_flag(ports):
+    # every node gets the full list, its own entry included (a node skips its own bind)
+    return ",".join("tcp://127.0.0.1:%d" % p["mesh"] for p in ports)
+
+
+async def member_ids(c, room):
+    try:
+        a = await c.request("presence:list", 2, room=room)
+    except AssertionError:      # in flight while its router restarted: may go unanswered
+        return "no answer"
+    if a["type"] == "error":    # e.g. unavailable while its gateway re-attaches
+        return a["payload"]["code"]
+    return sorted(m["id"] for m in a["payload"]["members"])
+
+
+async def converge(cs, room, ids, timeout=10.0):
+    """Until presence:list of room on every client of cs names exactly ids."""
+    want = sorted(ids)
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        got = [await member_ids(c, room) for c in cs]
+        if all(g == want for g in got):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("presence of %s never converged: want %s, got %s" % (room, want, got))
+        await asyncio.sleep(0.1)
+
+
+async def join_all(cs, room, timeout=10.0):
+    for c in cs:
+        await c.join(room, {"n": c.id})
+    await converge(cs, room, [c.id for c in cs], timeout)
+    for c in cs:   # the presence:join events of the set-up are not what the tests look at
+        c.backlog = [f for f in c.backlog if f.get("type") != "presence:join"]
+
+
+def api_request(router, req):
+    """One request on router's service API (a fresh DEALER); returns the reply map."""
+    import msgpack
+    import zmq
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect("tcp://127.0.0.1:%d" % router.ports["api"])
+    try:
+        req = dict(req, req=1)
+        s.send(msgpack.packb(req))
+        assert s.poll(5000 * SLOW), "no reply to %r" % req
+        return msgpack.unpackb(s.recv(), raw=False)
+    finally:
+        s.close()
