@@ -844,6 +844,64 @@ static bool valid_user(const char *s, size_t len)
     return len > 0 && memchr(s, '\0', len) == NULL;
 }
 
+/* The gateway conn is known on now, when it is not `gw` (copied to prev): the connection is
+ * moving there. */
+static bool moving(router_t *r, const char *conn, const char *gw, char *prev, size_t size)
+{
+    const char *old = conns_gw(r->conns, conn);
+    if (!old || strcmp(old, gw) == 0)
+        return false;
+    snprintf(prev, size, "%s", old);
+    return true;
+}
+
+/* conn, known here on gateway `from`, was just registered on another gateway: a gateway that
+ * failed over from another node re-attached it, or its node changed. Its memberships move
+ * along (the room events follow them). When it became ours, we own its memberships now:
+ * we replicate them and follow the rooms' events on the mesh. */
+static void conn_moved(router_t *r, const char *conn, const char *from)
+{
+    const char *gw = conns_gw(r->conns, conn);
+    bool now_local = !is_remote(gw), was_local = !is_remote(from);
+    const char *const *rooms;
+    size_t n = conns_rooms(r->conns, conn, &rooms);
+    if (now_local && !was_local)
+        rt_info("connection %s moved here from node %s with %zu rooms", conn, from + 1, n);
+    for (size_t i = 0; i < n; i++) {
+        if (rooms_set_gw(r->rooms, rooms[i], conn, gw) < 0)
+            rt_error("out of memory moving connection %s", conn);
+        if (now_local && !was_local) {
+            const rooms_member_t *m = rooms_member(r->rooms, rooms[i], conn);
+            delta_join(r, conn, conns_user(r->conns, conn), rooms[i],
+                       m ? rooms_member_meta(m) : MP_NONE);
+        }
+        if (now_local != was_local)
+            mesh_sub_update(r, rooms[i]);
+    }
+}
+
+/* conn leaves (presence:leave) every room it is in here that a [room, meta] list naming all
+ * its rooms (a peer's snapshot, the attach of a gateway it moved with) does not list. */
+static void leave_unlisted(router_t *r, const char *conn, mp_t list)
+{
+    const char *const *rooms;
+    size_t nr = conns_rooms(r->conns, conn, &rooms);
+    char(*had)[RT_ROOM_MAX + 1] = nr ? calloc(nr, sizeof *had) : NULL;
+    for (size_t i = 0; had && i < nr; i++)
+        snprintf(had[i], sizeof had[i], "%s", rooms[i]);
+    for (size_t i = 0; had && i < nr; i++) {
+        bool keep = false;
+        mp_iter_t rit, pit;
+        mp_t pair, rv;
+        if (mp_iter(list, &rit) == 0)
+            while (!keep && mp_next(&rit, &pair))
+                keep = mp_iter(pair, &pit) == 0 && mp_next(&pit, &rv) && mp_str_eq(rv, had[i]);
+        if (!keep)
+            leave(r, conn, had[i], false);
+    }
+    free(had);
+}
+
 static void on_open(router_t *r, const char *gw, mp_t body)
 {
     char conn[RT_CONN_MAX + 1], user[256];
@@ -853,6 +911,8 @@ static void on_open(router_t *r, const char *gw, mp_t body)
     }
     int hu = mp_get_strz(body, "u", user, sizeof user, valid_user);
     bool known = conns_exists(r->conns, conn);
+    char prev[RT_CONN_MAX + 2];
+    bool moved = moving(r, conn, gw, prev, sizeof prev);
     if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0) {
         rt_error("out of memory adding connection %s", conn);
         return;
@@ -860,6 +920,8 @@ static void on_open(router_t *r, const char *gw, mp_t body)
     if (!known)
         events_conn(r->events, true, conn, hu == 1 ? user : NULL);
     delta_conn(r, conn, hu == 1 ? user : NULL);
+    if (moved)
+        conn_moved(r, conn, prev);
 }
 
 static void on_close(router_t *r, mp_t body)
@@ -911,11 +973,17 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
         }
         int hu = mp_get_strz(c, "u", user, sizeof user, valid_user);
         bool known = conns_exists(r->conns, conn);
+        char prev[RT_CONN_MAX + 2];
+        bool moved = moving(r, conn, gw, prev, sizeof prev);
         if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
             continue;
         if (!known)
             events_conn(r->events, true, conn, hu == 1 ? user : NULL);
         delta_conn(r, conn, hu == 1 ? user : NULL);
+        if (moved) { /* its gateway's list is the truth now */
+            conn_moved(r, conn, prev);
+            leave_unlisted(r, conn, mp_get(c, "rooms"));
+        }
         /* the gateway already holds the membership: no joined back */
         join_listed(r, conn, mp_get(c, "rooms"), loud);
     }
@@ -1029,7 +1097,13 @@ static bool remote_conn(router_t *r, const char *rgw, const char *conn, const ch
     const char *gw = conns_gw(r->conns, conn);
     if (gw && !is_remote(gw))
         return false;
-    return conns_add(r->conns, conn, rgw, user) == 0;
+    char prev[RT_CONN_MAX + 2];
+    bool moved = moving(r, conn, rgw, prev, sizeof prev);
+    if (conns_add(r->conns, conn, rgw, user) != 0)
+        return false;
+    if (moved)
+        conn_moved(r, conn, prev);
+    return true;
 }
 
 static bool owned_by(router_t *r, const char *conn, const char *rgw)
@@ -1119,23 +1193,7 @@ static void apply_snapshot(router_t *r, const char *rgw, mp_t body)
         int hu = mp_get_strz(c, "u", user, sizeof user, valid_user);
         if (!remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
             continue;
-        /* rooms it left while we were out of sync */
-        const char *const *rooms;
-        size_t nr = conns_rooms(r->conns, conn, &rooms);
-        char(*had)[RT_ROOM_MAX + 1] = nr ? calloc(nr, sizeof *had) : NULL;
-        for (size_t i = 0; had && i < nr; i++)
-            snprintf(had[i], sizeof had[i], "%s", rooms[i]);
-        for (size_t i = 0; had && i < nr; i++) {
-            bool keep = false;
-            mp_iter_t rit, pit;
-            mp_t pair, rv;
-            if (mp_iter(mp_get(c, "rooms"), &rit) == 0)
-                while (!keep && mp_next(&rit, &pair))
-                    keep = mp_iter(pair, &pit) == 0 && mp_next(&pit, &rv) && mp_str_eq(rv, had[i]);
-            if (!keep)
-                leave(r, conn, had[i], false);
-        }
-        free(had);
+        leave_unlisted(r, conn, mp_get(c, "rooms")); /* rooms it left while we were out of sync */
         join_listed(r, conn, mp_get(c, "rooms"), true);
     }
 }
