@@ -325,10 +325,15 @@ static void on_attach(void *ctx)
         }
         size_t sz = c ? attach_size(c) : 0;
         if (n > 0 && (!c || n == ATTACH_CHUNK || bytes + sz > ATTACH_BYTES)) {
+            bool moved = link_moved(gw->link);
             mpw_reset(&gw->w);
-            mpw_map(&gw->w, 3);
+            mpw_map(&gw->w, moved ? 4 : 3);
             mpw_kstr(&gw->w, "t", "attach");
             mpw_kstr(&gw->w, "gw", gw->gwid);
+            if (moved) {
+                mpw_cstr(&gw->w, "moved");
+                mpw_bool(&gw->w, true);
+            }
             mpw_cstr(&gw->w, "conns");
             mpw_array(&gw->w, (uint32_t)n);
             for (size_t i = 0; i < n; i++)

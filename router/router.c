@@ -358,14 +358,16 @@ static void enc_out_conn(mpw_t *w, const char *conn)
 }
 
 /* Sends the encoded out in r->w to every gateway with members in room, skipping a gateway
- * whose only local member is `except`. */
-static void pub_room_v(router_t *r, const char *room, const char *except, mp_t v);
-static void pub_room(router_t *r, const char *room, const char *except)
+ * whose only local member is `except`, and gateway `skip_gw` (when not NULL). */
+static void pub_room_v(router_t *r, const char *room, const char *except, const char *skip_gw,
+                       mp_t v);
+static void pub_room(router_t *r, const char *room, const char *except, const char *skip_gw)
 {
-    pub_room_v(r, room, except, mpw_view(&r->w));
+    pub_room_v(r, room, except, skip_gw, mpw_view(&r->w));
 }
 
-static void pub_room_v(router_t *r, const char *room, const char *except, mp_t v)
+static void pub_room_v(router_t *r, const char *room, const char *except, const char *skip_gw,
+                       mp_t v)
 {
     const rooms_gw_t *gws;
     size_t n = rooms_gateways(r->rooms, room, &gws);
@@ -375,6 +377,8 @@ static void pub_room_v(router_t *r, const char *room, const char *except, mp_t v
         if (is_remote(gws[i].gw))
             continue; /* members on other nodes: their node delivers (mesh "r:") */
         if (exgw && gws[i].count == 1 && strcmp(gws[i].gw, exgw) == 0)
+            continue;
+        if (skip_gw && strcmp(gws[i].gw, skip_gw) == 0)
             continue;
         r->stats.msgs_out++;
         pub(r, gws[i].gw, v);
@@ -392,7 +396,7 @@ static void room_event(router_t *r, const char *room, const char *type, const ch
         mpw_kstr(&r->w, "x", except);
     mpw_cstr(&r->w, "f");
     enc_event(&r->w, type, room, from, payload);
-    pub_room(r, room, except);
+    pub_room(r, room, except, NULL);
     if (r->mesh) {
         bool remote, local;
         room_spread(r, room, &remote, &local);
@@ -410,9 +414,10 @@ static void enc_member(mpw_t *w, const char *conn, const char *user, mp_t meta, 
         mpw_kraw(w, "meta", mp_present(meta) ? meta : MP_EMPTY_MAP);
 }
 
-/* presence:join / presence:leave of conn to the other members of room. */
+/* presence:join / presence:leave of conn to the other members of room (but those on gateway
+ * skip_gw, when not NULL). */
 static void presence_event(router_t *r, const char *room, const char *conn, const char *user,
-                           mp_t meta, bool join)
+                           mp_t meta, bool join, const char *skip_gw)
 {
     mpw_reset(&r->w);
     mpw_map(&r->w, 4);
@@ -425,7 +430,7 @@ static void presence_event(router_t *r, const char *room, const char *conn, cons
     mpw_kstr(&r->w, "room", room);
     mpw_cstr(&r->w, "payload");
     enc_member(&r->w, conn, user, meta, join);
-    pub_room(r, room, conn);
+    pub_room(r, room, conn, skip_gw);
 }
 
 static void send_membership(router_t *r, const char *gw, const char *conn, const char *room,
@@ -566,9 +571,10 @@ static rt_err_t check_meta(mp_t meta)
 }
 
 /* Adds conn to room; `notify` sends joined to its gateway, `presence` presence:join to the
- * others. Returns RT_OK also when already a member (nothing changes). */
-static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta, bool notify,
-                     bool presence)
+ * others (but to those on gateway skip_gw, when not NULL). Returns RT_OK also when already a
+ * member (nothing changes). */
+static rt_err_t join_x(router_t *r, const char *conn, const char *room, mp_t meta, bool notify,
+                       bool presence, const char *skip_gw)
 {
     const char *gw = conns_gw(r->conns, conn);
     if (!gw)
@@ -590,13 +596,19 @@ static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta,
     if (notify && !is_remote(gw))
         send_membership(r, gw, conn, room, meta, true);
     if (presence)
-        presence_event(r, room, conn, user, meta, true);
+        presence_event(r, room, conn, user, meta, true, skip_gw);
     if (!is_remote(gw)) { /* lifecycle events and replication: by the owner node only */
         events_presence(r->events, true, room, conn, user, meta);
         delta_join(r, conn, user, room, meta);
         mesh_sub_update(r, room);
     }
     return RT_OK;
+}
+
+static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta, bool notify,
+                     bool presence)
+{
+    return join_x(r, conn, room, meta, notify, presence, NULL);
 }
 
 rt_err_t router_join(router_t *r, const char *conn, const char *room, mp_t meta)
@@ -617,9 +629,11 @@ rt_err_t router_join(router_t *r, const char *conn, const char *room, mp_t meta)
     return join(r, conn, room, meta, true, true);
 }
 
-/* Removes conn from room with presence:leave to the others; `notify` sends left to its
- * gateway (not needed when the connection or its gateway is gone). */
-static rt_err_t leave(router_t *r, const char *conn, const char *room, bool notify)
+/* Removes conn from room with presence:leave to the others (but to those on gateway skip_gw,
+ * when not NULL); `notify` sends left to its gateway (not needed when the connection or its
+ * gateway is gone). */
+static rt_err_t leave_x(router_t *r, const char *conn, const char *room, bool notify,
+                        const char *skip_gw)
 {
     if (!conns_exists(r->conns, conn))
         return RT_E_PEER_NOT_FOUND;
@@ -636,13 +650,18 @@ static rt_err_t leave(router_t *r, const char *conn, const char *room, bool noti
     bool local = !is_remote(conns_gw(r->conns, conn));
     if (notify && local)
         send_membership(r, conns_gw(r->conns, conn), conn, roomc, MP_NONE, false);
-    presence_event(r, roomc, conn, u ? user : NULL, MP_NONE, false);
+    presence_event(r, roomc, conn, u ? user : NULL, MP_NONE, false, skip_gw);
     if (local) {
         events_presence(r->events, false, roomc, conn, u ? user : NULL, MP_NONE);
         delta_leave(r, conn, roomc);
         mesh_sub_update(r, roomc);
     }
     return RT_OK;
+}
+
+static rt_err_t leave(router_t *r, const char *conn, const char *room, bool notify)
+{
+    return leave_x(r, conn, room, notify, NULL);
 }
 
 rt_err_t router_leave(router_t *r, const char *conn, const char *room)
@@ -880,9 +899,10 @@ static void conn_moved(router_t *r, const char *conn, const char *from)
     }
 }
 
-/* conn leaves (presence:leave) every room it is in here that a [room, meta] list naming all
- * its rooms (a peer's snapshot, the attach of a gateway it moved with) does not list. */
-static void leave_unlisted(router_t *r, const char *conn, mp_t list)
+/* conn leaves (presence:leave, not to gateway skip_gw) every room it is in here that a
+ * [room, meta] list naming all its rooms (a peer's snapshot, the attach of a gateway it moved
+ * with) does not list. */
+static void leave_unlisted(router_t *r, const char *conn, mp_t list, const char *skip_gw)
 {
     const char *const *rooms;
     size_t nr = conns_rooms(r->conns, conn, &rooms);
@@ -897,7 +917,7 @@ static void leave_unlisted(router_t *r, const char *conn, mp_t list)
             while (!keep && mp_next(&rit, &pair))
                 keep = mp_iter(pair, &pit) == 0 && mp_next(&pit, &rv) && mp_str_eq(rv, had[i]);
         if (!keep)
-            leave(r, conn, had[i], false);
+            leave_x(r, conn, had[i], false, skip_gw);
     }
     free(had);
 }
@@ -937,7 +957,8 @@ static void on_close(router_t *r, mp_t body)
 /* Joins conn to every [room, meta] pair of a re-registration list (a gateway's attach, a
  * peer's snapshot) without a `joined` back: the sender already holds those memberships.
  * Entries that are malformed are skipped; a bad meta joins with none. */
-static void join_listed(router_t *r, const char *conn, mp_t rooms, bool loud)
+static void join_listed(router_t *r, const char *conn, mp_t rooms, bool loud,
+                        const char *skip_gw)
 {
     mp_iter_t rit;
     mp_t pair;
@@ -952,13 +973,22 @@ static void join_listed(router_t *r, const char *conn, mp_t rooms, bool loud)
             continue;
         if (!mp_next(&pit, &meta) || check_meta(meta) != RT_OK)
             meta = MP_NONE;
-        join(r, conn, room, meta, false, loud);
+        join_x(r, conn, room, meta, false, loud, skip_gw);
     }
 }
 
 static void on_attach(router_t *r, const char *gw, mp_t body)
 {
-    bool loud = gateways_loud(r->gws, gw);
+    /* Memberships we did not know: silent for a gateway we never saw (we restarted: nobody
+     * saw them leave), presence:join for one we had dropped (its members left). A gateway
+     * that failed over to us from another router (`moved`) brings memberships our members
+     * may have seen leave (its node went down) or never seen: presence:join to them, but
+     * not to the gateway's own clients, whose views came from that router (they saw
+     * nothing leave). The same holds for the rooms a moving connection leaves here. */
+    bool moved_gw = false;
+    (void)mp_bool(mp_get(body, "moved"), &moved_gw);
+    bool loud = gateways_loud(r->gws, gw) || moved_gw;
+    const char *skip = moved_gw ? gw : NULL;
     mp_iter_t it;
     if (mp_iter(mp_get(body, "conns"), &it) != 0) {
         r->stats.bad_frames++;
@@ -982,10 +1012,10 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
         delta_conn(r, conn, hu == 1 ? user : NULL);
         if (moved) { /* its gateway's list is the truth now */
             conn_moved(r, conn, prev);
-            leave_unlisted(r, conn, mp_get(c, "rooms"));
+            leave_unlisted(r, conn, mp_get(c, "rooms"), skip);
         }
         /* the gateway already holds the membership: no joined back */
-        join_listed(r, conn, mp_get(c, "rooms"), loud);
+        join_listed(r, conn, mp_get(c, "rooms"), loud, skip);
     }
 }
 
@@ -1193,8 +1223,8 @@ static void apply_snapshot(router_t *r, const char *rgw, mp_t body)
         int hu = mp_get_strz(c, "u", user, sizeof user, valid_user);
         if (!remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
             continue;
-        leave_unlisted(r, conn, mp_get(c, "rooms")); /* rooms it left while we were out of sync */
-        join_listed(r, conn, mp_get(c, "rooms"), true);
+        leave_unlisted(r, conn, mp_get(c, "rooms"), NULL); /* left while we were out of sync */
+        join_listed(r, conn, mp_get(c, "rooms"), true, NULL);
     }
 }
 
@@ -1328,7 +1358,7 @@ static void on_mesh(router_t *r, zmsg_t *msg)
             return;
         }
         bool hx = mp_get_strz(body, "x", x, sizeof x, ids_valid_conn) == 1;
-        pub_room_v(r, room, hx ? x : NULL, body);
+        pub_room_v(r, room, hx ? x : NULL, NULL, body);
     } else if (kind == 'n') {
         on_mesh_node(r, t, body);
     } else {
