@@ -7,8 +7,9 @@ import asyncio
 import signal
 import time
 
-from rt import (SLOW, Client, api_request, close_all, converge, http_get, join_all, mesh_ports,
-                peers_flag)
+from rt import (SLOW, Client, api_converge, api_request, assert_open, assert_views, close_all,
+                converge, exchange, http_get, join_all, mesh_ports, peers_flag, wait_mesh_up,
+                wait_until)
 
 HB_TIMEOUT = 3.0      # gateway: router heartbeats missing this long -> next router (link.c)
 
@@ -17,119 +18,6 @@ def start_routers(rt, n, **flags):
     ports = mesh_ports(n)
     return [rt.router(node_id="n%d" % (i + 1), ports=ports[i], mesh_peers=peers_flag(ports),
                       **flags) for i in range(n)]
-
-
-def wait_until(pred, timeout, what):
-    """Polls pred (a plain function) every 50 ms until true; timeout is stretched by SLOW."""
-    deadline = time.monotonic() + timeout * SLOW
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("%s: not within %.1fs" % (what, timeout * SLOW))
-        time.sleep(0.05)
-
-
-async def wait_mesh_up(routers, timeout=10.0):
-    """Until every router counts every other one as an up peer."""
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        ups = [(await asyncio.to_thread(api_request, r, {"op": "stats"}))["result"]["mesh_peers"]
-               for r in routers]
-        if all(u == len(routers) - 1 for u in ups):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("mesh never complete: mesh_peers %s" % ups)
-        await asyncio.sleep(0.1)
-
-
-def presence_views(c):
-    """Replays every frame c received: {room: members} as the client must see them (the members
-    of its room:join ack, the first ack listing the room's members, then presence:join adds,
-    presence:leave removes; later presence:list acks are not used).
-    Returns (views, problems): a presence:join for a member already present or a
-    presence:leave for one absent is a problem (the contract: one presence:join per join,
-    presence:leave when it ends)."""
-    views, problems = {}, []
-    for f in c.seen:
-        p = f.get("payload")
-        if f.get("type") == "ack" and isinstance(p, dict) and "members" in p and "room" in p:
-            if p["room"] not in views:
-                views[p["room"]] = {m["id"] for m in p["members"]}
-        elif f.get("type") in ("presence:join", "presence:leave"):
-            room, who = f.get("room"), p["id"]
-            if room not in views:
-                problems.append("%s: %s in %s before its join ack" % (c.id, f["type"], room))
-                continue
-            if f["type"] == "presence:join":
-                if who in views[room]:
-                    problems.append("%s: presence:join of %s in %s, already a member" % (
-                        c.id, who, room))
-                views[room].add(who)
-            else:
-                if who not in views[room]:
-                    problems.append("%s: presence:leave of %s in %s, not a member" % (
-                        c.id, who, room))
-                views[room].discard(who)
-    return views, problems
-
-
-async def assert_views(cs, room, want):
-    """After a quiet moment (no presence event for 0.3 s), every client's view of room replayed
-    from its events is exactly want, and no event contradicted the view before it."""
-    for c in cs:   # the events were all kept in c.seen: presence_views looks at them there
-        c.backlog = [f for f in c.backlog if f.get("type") not in ("presence:join", "presence:leave")]
-    for c in cs:
-        await c.expect_silence(0.3 if c is cs[0] else 0.05, types=["presence:join", "presence:leave"])
-    for c in cs:
-        views, problems = presence_views(c)
-        assert not problems, problems
-        assert views.get(room) == set(want), "%s: view of %s from its events is %s, want %s" % (
-            c.id, room, sorted(views.get(room, ())), sorted(want))
-
-
-async def api_members(r, room):
-    rep = await asyncio.to_thread(api_request, r, {"op": "presence", "room": room})
-    assert rep["ok"], rep
-    return sorted(m["id"] for m in rep["result"]["members"])
-
-
-async def api_converge(routers, room, ids, timeout=10.0):
-    """Until the service API presence of room on every router names exactly ids."""
-    want = sorted(ids)
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        got = [await api_members(r, room) for r in routers]
-        if all(g == want for g in got):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("API presence of %s never converged: want %s, got %s" % (
-                room, want, got))
-        await asyncio.sleep(0.1)
-
-
-async def exchange(senders, room, everyone, tag, to=None):
-    """Each sender sends one `tag` event to room (or to `to` in room); every other member of
-    `everyone` (or only `to`) receives each exactly once; nobody gets anything more."""
-    for s in senders:
-        msg = {"type": tag, "room": room, "payload": {"from": s.id}}
-        if to is not None:
-            msg["to"] = to.id
-        assert await s.ok(msg.pop("type"), **msg) == {}
-    for c in everyone:
-        expect = [s.id for s in senders if s is not c and (to is None or c is to)]
-        got = []
-        for _ in expect:
-            f = await c.expect_event(tag, timeout=10)
-            assert f["room"] == room and f["from"] == f["payload"]["from"], f
-            got.append(f["from"])
-        assert sorted(got) == sorted(expect), "%s got %s from %s, want %s" % (c.id, tag, got, expect)
-    for c in everyone:
-        await c.expect_silence(0.3 if c is everyone[0] else 0.05, types=[tag])
-
-
-def assert_open(cs):
-    for c in cs:
-        assert c.ws.open and c.ws.close_code is None, "%s was closed: %s %r" % (
-            c.id, c.ws.close_code, c.ws.close_reason)
 
 
 async def failover(rt, peer_timeout):
