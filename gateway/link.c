@@ -21,6 +21,7 @@ struct link {
     int nendpoints, cur;
     int attached; /* endpoint of the last attach (-1: none yet) */
     bool moved;   /* the attach under way follows one on another endpoint */
+    uint64_t attaches; /* attaches so far: the generation of our connections' registrations */
     char gwid[32];
     link_events_t ev;
     void *ctx;
@@ -161,6 +162,10 @@ bool link_moved(const link_t *self)
 {
     return self->moved;
 }
+uint64_t link_generation(const link_t *self)
+{
+    return self->attaches;
+}
 
 int link_send(link_t *self, mp_t msg)
 {
@@ -281,6 +286,7 @@ static void on_fanout(link_t *self, mp_t m)
         }
         self->moved = self->attached >= 0 && self->attached != self->cur;
         self->attached = self->cur;
+        self->attaches++;
         if (self->ev.attach)
             self->ev.attach(self->ctx);
         if (self->state != LINK_SYNCING)

@@ -522,9 +522,11 @@ static void delta_conn(router_t *r, const char *conn, const char *user)
 {
     if (!r->mesh)
         return;
-    mpw_t *w = mesh_ctl(r->mesh, "o", 2);
+    mpw_t *w = mesh_ctl(r->mesh, "o", 3);
     mpw_kstr(w, "c", conn);
     mpw_kstr(w, "u", user);
+    mpw_cstr(w, "g");
+    mpw_uint(w, conns_gen(r->conns, conn));
     mesh_ctl_send(r->mesh);
 }
 
@@ -532,11 +534,13 @@ static void delta_join(router_t *r, const char *conn, const char *user, const ch
 {
     if (!r->mesh)
         return;
-    mpw_t *w = mesh_ctl(r->mesh, "j", 4);
+    mpw_t *w = mesh_ctl(r->mesh, "j", 5);
     mpw_kstr(w, "c", conn);
     mpw_kstr(w, "u", user);
     mpw_kstr(w, "r", room);
     mpw_kraw(w, "m", meta);
+    mpw_cstr(w, "g");
+    mpw_uint(w, conns_gen(r->conns, conn));
     mesh_ctl_send(r->mesh);
 }
 
@@ -857,6 +861,16 @@ static void drop_gateway(router_t *r, const char *gw)
     gateways_drop(r->gws, id);
 }
 
+/* The registration generation `g` of a map (gateway open/attach, mesh o/j/snap entries);
+ * 0 when absent. */
+static uint64_t gen_of(mp_t map)
+{
+    uint64_t g = 0;
+    if (mp_uint(mp_get(map, "g"), &g) != 0)
+        g = 0;
+    return g;
+}
+
 /* A user id: any 1-255 byte string without NUL. */
 static bool valid_user(const char *s, size_t len)
 {
@@ -877,7 +891,8 @@ static bool moving(router_t *r, const char *conn, const char *gw, char *prev, si
 /* conn, known here on gateway `from`, was just registered on another gateway: a gateway that
  * failed over from another node re-attached it, or its node changed. Its memberships move
  * along (the room events follow them). When it became ours, we own its memberships now:
- * we replicate them and follow the rooms' events on the mesh. */
+ * we replicate them and follow the rooms' events on the mesh; when it stopped being ours,
+ * the rooms' subscriptions follow what is left here. */
 static void conn_moved(router_t *r, const char *conn, const char *from)
 {
     const char *gw = conns_gw(r->conns, conn);
@@ -886,6 +901,8 @@ static void conn_moved(router_t *r, const char *conn, const char *from)
     size_t n = conns_rooms(r->conns, conn, &rooms);
     if (now_local && !was_local)
         rt_info("connection %s moved here from node %s with %zu rooms", conn, from + 1, n);
+    else if (!now_local && was_local)
+        rt_info("connection %s moved to node %s with %zu rooms", conn, gw + 1, n);
     for (size_t i = 0; i < n; i++) {
         if (rooms_set_gw(r->rooms, rooms[i], conn, gw) < 0)
             rt_error("out of memory moving connection %s", conn);
@@ -937,6 +954,7 @@ static void on_open(router_t *r, const char *gw, mp_t body)
         rt_error("out of memory adding connection %s", conn);
         return;
     }
+    conns_set_gen(r->conns, conn, gen_of(body));
     if (!known)
         events_conn(r->events, true, conn, hu == 1 ? user : NULL);
     delta_conn(r, conn, hu == 1 ? user : NULL);
@@ -989,6 +1007,7 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
     (void)mp_bool(mp_get(body, "moved"), &moved_gw);
     bool loud = gateways_loud(r->gws, gw) || moved_gw;
     const char *skip = moved_gw ? gw : NULL;
+    uint64_t gen = gen_of(body);
     mp_iter_t it;
     if (mp_iter(mp_get(body, "conns"), &it) != 0) {
         r->stats.bad_frames++;
@@ -1007,6 +1026,7 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
         bool moved = moving(r, conn, gw, prev, sizeof prev);
         if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
             continue;
+        conns_set_gen(r->conns, conn, gen);
         if (!known)
             events_conn(r->events, true, conn, hu == 1 ? user : NULL);
         delta_conn(r, conn, hu == 1 ? user : NULL);
@@ -1121,16 +1141,26 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
 
 /* ---- mesh: the state of the other nodes, and what they send us (docs/mesh.md) ---- */
 
-/* Registers conn of the node behind pseudo-gateway rgw; false when conn is one of ours. */
-static bool remote_conn(router_t *r, const char *rgw, const char *conn, const char *user)
+/* Registers conn of the node behind pseudo-gateway rgw, claimed with generation gen (see
+ * conns_gen); false when the claim is older than the one we hold. A conn one of our
+ * gateways registered stays ours unless the claim is newer: then its gateway failed over
+ * to that node (and will be dropped here as silent), so the conn moves there, silently. A
+ * conn of another node moves to rgw unless that node's claim is newer (a node that was
+ * frozen or cut off still claiming the connections its gateway took elsewhere). */
+static bool remote_conn(router_t *r, const char *rgw, const char *conn, const char *user,
+                        uint64_t gen)
 {
     const char *gw = conns_gw(r->conns, conn);
-    if (gw && !is_remote(gw))
-        return false;
+    if (gw && strcmp(gw, rgw) != 0) {
+        uint64_t have = conns_gen(r->conns, conn);
+        if (is_remote(gw) ? gen < have : gen <= have)
+            return false;
+    }
     char prev[RT_CONN_MAX + 2];
     bool moved = moving(r, conn, rgw, prev, sizeof prev);
     if (conns_add(r->conns, conn, rgw, user) != 0)
         return false;
+    conns_set_gen(r->conns, conn, gen);
     if (moved)
         conn_moved(r, conn, prev);
     return true;
@@ -1164,9 +1194,11 @@ static void snap_write(const char *conn, const char *gw, const char *user, void 
         return;
     const char *const *rooms;
     size_t n = conns_rooms(ctx->r->conns, conn, &rooms);
-    mpw_map(ctx->w, 3);
+    mpw_map(ctx->w, 4);
     mpw_kstr(ctx->w, "c", conn);
     mpw_kstr(ctx->w, "u", user);
+    mpw_cstr(ctx->w, "g");
+    mpw_uint(ctx->w, conns_gen(ctx->r->conns, conn));
     mpw_cstr(ctx->w, "rooms");
     mpw_array(ctx->w, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
@@ -1221,7 +1253,7 @@ static void apply_snapshot(router_t *r, const char *rgw, mp_t body)
         if (mp_type(c) != MP_MAP || mp_get_strz(c, "c", conn, sizeof conn, ids_valid_conn) != 1)
             continue;
         int hu = mp_get_strz(c, "u", user, sizeof user, valid_user);
-        if (!remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
+        if (!remote_conn(r, rgw, conn, hu == 1 ? user : NULL, gen_of(c)))
             continue;
         leave_unlisted(r, conn, mp_get(c, "rooms"), NULL); /* left while we were out of sync */
         join_listed(r, conn, mp_get(c, "rooms"), true, NULL);
@@ -1291,12 +1323,12 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
             events_mesh(r->events, true, node);
         }
     } else if (strcmp(t, "o") == 0 && hc) {
-        remote_conn(r, rgw, conn, hu == 1 ? user : NULL);
+        remote_conn(r, rgw, conn, hu == 1 ? user : NULL, gen_of(body));
     } else if (strcmp(t, "j") == 0 && hc && hr) {
         mp_t meta = mp_get(body, "m");
         if (check_meta(meta) != RT_OK)
             meta = MP_NONE;
-        if (remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
+        if (remote_conn(r, rgw, conn, hu == 1 ? user : NULL, gen_of(body)))
             join(r, conn, room, meta, false, true);
     } else if (strcmp(t, "l") == 0 && hc && hr) {
         if (owned_by(r, conn, rgw))
