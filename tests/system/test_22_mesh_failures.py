@@ -164,3 +164,49 @@ def test_frozen_router_leaves_then_rejoins(rt):
         await assert_views(everyone, "p", ids)
         await close_all(everyone)
     asyncio.run(main())
+
+
+def test_frozen_router_whose_gateway_failed_over(rt):
+    """SIGSTOP n1 while G1 (on [n1, n2]) has clients: G1 fails over to n2. SIGCONT n1: it
+    still believes it owns G1's connections until it drops the silent gateway (n1 runs with a
+    long --gateway-timeout so that this window is certain), and its snapshot claims them for
+    n1. That stale claim must not take them away from n2 on any node, nor must n1's own
+    drop of G1 afterwards."""
+    ports = mesh_ports(3)
+    routers = [rt.router(node_id="n%d" % (i + 1), ports=ports[i], mesh_peers=peers_flag(ports),
+                         peer_timeout=2000, gateway_timeout=8000 if i == 0 else None)
+               for i in range(3)]
+    g1 = rt.gateway([routers[0], routers[1]])
+    g2 = rt.gateway(routers[1])
+    g3 = rt.gateway(routers[2])
+
+    async def main():
+        await wait_mesh_up(routers)
+        a = await Client.connect(g1.url)
+        b = await Client.connect(g2.url)
+        c = await Client.connect(g3.url)
+        everyone = [a, b, c]
+        ids = [x.id for x in everyone]
+        await join_all(everyone, "z")
+        routers[0].signal(signal.SIGSTOP)
+        try:
+            await asyncio.to_thread(wait_until, lambda: "router link up: node n2" in g1.stderr(),
+                                    HB_TIMEOUT + 7, "G1 up on n2")
+            await converge(everyone, "z", ids, timeout=15)
+            await api_converge(routers[1:], "z", ids)
+        finally:
+            routers[0].signal(signal.SIGCONT)
+        # n1 comes back: it drops G1 (silent for it; a's connection may have moved to n2 on
+        # n1 already, from n2's newer claim), the others see n1 again
+        g1_id = a.id.split(".")[0]
+        await asyncio.to_thread(wait_until, lambda: "gateway %s silent" % g1_id in
+                                routers[0].stderr(), 15, "n1 drops G1")
+        await wait_mesh_up(routers, timeout=15)
+        await asyncio.sleep(1.0 * SLOW)
+        await converge(everyone, "z", ids, timeout=15)
+        await api_converge(routers, "z", ids)
+        await exchange(everyone, "z", everyone, "after")
+        await assert_views(everyone, "z", ids)
+        assert_open(everyone)
+        await close_all(everyone)
+    asyncio.run(main())
