@@ -52,9 +52,9 @@ async def failover(rt, peer_timeout):
     await api_converge(routers[1:], "solo", [a1.id, c.id])
     # n1's peer timeout must not take a1 and a2 away again once they live on n2: wait past it
     # (measured from the kill) and look again
-    left = t0 + peer_timeout / 1000 * SLOW + 1.0 - time.monotonic()
-    if left > 0:
-        await asyncio.sleep(left)
+    wait = t0 + peer_timeout / 1000 + 1.0 * SLOW - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
     await converge(everyone, "f", [x.id for x in everyone], timeout=5)
     await api_converge(routers[1:], "f", [x.id for x in everyone], timeout=5)
     assert_open(everyone)
@@ -81,9 +81,9 @@ async def failover(rt, peer_timeout):
     if took < peer_timeout / 1000 - 1.0:
         # G1 was on n2 well before n1's peer timeout: a1 and a2 moved without leaving
         for x in (b, c):
-            left = [f for f in x.seen if f.get("type") == "presence:leave" and
-                    f["room"] == "f" and f["payload"]["id"] in (a1.id, a2.id)]
-            assert not left, "%s saw %s leave though they moved in %.1fs" % (x.id, left, took)
+            leaves = [f for f in x.seen if f.get("type") == "presence:leave" and
+                      f["room"] == "f" and f["payload"]["id"] in (a1.id, a2.id)]
+            assert not leaves, "%s saw %s leave though they moved in %.1fs" % (x.id, leaves, took)
     await close_all(everyone)
     return took
 
