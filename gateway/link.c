@@ -19,8 +19,8 @@ struct link {
     zsock_t *dealer, *sub;
     char *endpoints[MAX_ENDPOINTS];
     int nendpoints, cur;
-    int attached; /* endpoint of the last attach (-1: none yet) */
-    bool moved;   /* the attach under way follows one on another endpoint */
+    int attached;      /* endpoint of the last attach (-1: none yet) */
+    bool moved;        /* the attach under way follows one on another endpoint */
     uint64_t attaches; /* attaches so far: the generation of our connections' registrations */
     char gwid[32];
     link_events_t ev;

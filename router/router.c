@@ -975,8 +975,7 @@ static void on_close(router_t *r, mp_t body)
 /* Joins conn to every [room, meta] pair of a re-registration list (a gateway's attach, a
  * peer's snapshot) without a `joined` back: the sender already holds those memberships.
  * Entries that are malformed are skipped; a bad meta joins with none. */
-static void join_listed(router_t *r, const char *conn, mp_t rooms, bool loud,
-                        const char *skip_gw)
+static void join_listed(router_t *r, const char *conn, mp_t rooms, bool loud, const char *skip_gw)
 {
     mp_iter_t rit;
     mp_t pair;
