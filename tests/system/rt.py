@@ -714,10 +714,11 @@ def presence_views(c):
 async def assert_views(cs, room, want):
     """After a quiet moment (no presence event for 0.3 s), every client's view of room replayed
     from its events is exactly want, and no event contradicted the view before it."""
+    presence = ["presence:join", "presence:leave"]
     for c in cs:   # the events were all kept in c.seen: presence_views looks at them there
-        c.backlog = [f for f in c.backlog if f.get("type") not in ("presence:join", "presence:leave")]
+        c.backlog = [f for f in c.backlog if f.get("type") not in presence]
     for c in cs:
-        await c.expect_silence(0.3 if c is cs[0] else 0.05, types=["presence:join", "presence:leave"])
+        await c.expect_silence(0.3 if c is cs[0] else 0.05, types=presence)
     for c in cs:
         views, problems = presence_views(c)
         assert not problems, problems
@@ -760,7 +761,8 @@ async def exchange(senders, room, everyone, tag, to=None):
             f = await c.expect_event(tag, timeout=10)
             assert f["room"] == room and f["from"] == f["payload"]["from"], f
             got.append(f["from"])
-        assert sorted(got) == sorted(expect), "%s got %s from %s, want %s" % (c.id, tag, got, expect)
+        assert sorted(got) == sorted(expect), "%s got %s from %s, want %s" % (
+            c.id, tag, got, expect)
     for c in everyone:
         await c.expect_silence(0.3 if c is everyone[0] else 0.05, types=[tag])
 
