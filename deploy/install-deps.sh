@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages the build needs, only those that are missing.
 #   deploy/install-deps.sh          what `make run` needs: compiler, cmake, the C libraries
 #   deploy/install-deps.sh --test   plus what `make test` needs: cmocka, Python test packages,
-#                                   Node.js (client unit tests), Chromium + chromedriver (browser tests)
+#                                   Node.js (client unit tests), Chromium + chromedriver (browser tests),
+#                                   iproute2 + nftables (network-namespace mesh test)
 #   deploy/install-deps.sh --compose  plus what `make test-compose` needs: the Docker engine,
 #                                   Compose v1, debootstrap (base image) and the Python client
 # Idempotent: when nothing is missing it installs nothing and does not touch the network.
@@ -15,6 +16,7 @@ PKGS=(
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(
     python3 python3-pytest python3-websockets python3-zmq python3-msgpack python3-selenium
+    iproute2 nftables
     nodejs chromium chromium-driver
   )
 fi

@@ -269,13 +269,15 @@ static void send_conn_event(gw_conn_t *c, const char *t)
     gateway_t *gw = c->gw;
     mpw_reset(&gw->w);
     bool open = strcmp(t, "open") == 0;
-    mpw_map(&gw->w, open ? 4 : 3);
+    mpw_map(&gw->w, open ? 5 : 3);
     mpw_kstr(&gw->w, "t", t);
     mpw_kstr(&gw->w, "gw", gw->gwid);
     mpw_kstr(&gw->w, "c", c->id);
     if (open) {
         mpw_cstr(&gw->w, "u");
         mpw_nil(&gw->w);
+        mpw_cstr(&gw->w, "g");
+        mpw_uint(&gw->w, link_generation(gw->link));
     }
     link_send(gw->link, mpw_view(&gw->w));
 }
@@ -325,10 +327,17 @@ static void on_attach(void *ctx)
         }
         size_t sz = c ? attach_size(c) : 0;
         if (n > 0 && (!c || n == ATTACH_CHUNK || bytes + sz > ATTACH_BYTES)) {
+            bool moved = link_moved(gw->link);
             mpw_reset(&gw->w);
-            mpw_map(&gw->w, 3);
+            mpw_map(&gw->w, moved ? 5 : 4);
             mpw_kstr(&gw->w, "t", "attach");
             mpw_kstr(&gw->w, "gw", gw->gwid);
+            mpw_cstr(&gw->w, "g");
+            mpw_uint(&gw->w, link_generation(gw->link));
+            if (moved) {
+                mpw_cstr(&gw->w, "moved");
+                mpw_bool(&gw->w, true);
+            }
             mpw_cstr(&gw->w, "conns");
             mpw_array(&gw->w, (uint32_t)n);
             for (size_t i = 0; i < n; i++)

@@ -19,6 +19,9 @@ struct link {
     zsock_t *dealer, *sub;
     char *endpoints[MAX_ENDPOINTS];
     int nendpoints, cur;
+    int attached;      /* endpoint of the last attach (-1: none yet) */
+    bool moved;        /* the attach under way follows one on another endpoint */
+    uint64_t attaches; /* attaches so far: the generation of our connections' registrations */
     char gwid[32];
     link_events_t ev;
     void *ctx;
@@ -111,6 +114,7 @@ link_t *link_new(const char *endpoints, const char *gwid, const link_events_t *e
         goto fail;
     }
     self->state = LINK_DOWN;
+    self->attached = -1;
     self->next_send_ms = 0;
     self->since_ms = ids_mono_ms();
     set_status(self, "connecting");
@@ -153,6 +157,14 @@ const char *link_node(const link_t *self)
 const char *link_status(const link_t *self)
 {
     return self->status;
+}
+bool link_moved(const link_t *self)
+{
+    return self->moved;
+}
+uint64_t link_generation(const link_t *self)
+{
+    return self->attaches;
 }
 
 int link_send(link_t *self, mp_t msg)
@@ -272,6 +284,9 @@ static void on_fanout(link_t *self, mp_t m)
             go_hello(self, now, false, "router restarted while syncing");
             return;
         }
+        self->moved = self->attached >= 0 && self->attached != self->cur;
+        self->attached = self->cur;
+        self->attaches++;
         if (self->ev.attach)
             self->ev.attach(self->ctx);
         if (self->state != LINK_SYNCING)

@@ -51,5 +51,11 @@ link_state_t link_state(const link_t *self);
 /* The router's node id (valid once up), and a short description of the state for /healthz. */
 const char *link_node(const link_t *self);
 const char *link_status(const link_t *self);
+/* During attach: whether the last attach was to another router endpoint (a fail-over, not a
+ * restart of the same router): the router then announces memberships it did not know. */
+bool link_moved(const link_t *self);
+/* How many attaches this link has made (1 on the first): sent as `g` with attach and open, so
+ * that in a mesh the node our connections moved to wins over a stale claim of the old one. */
+uint64_t link_generation(const link_t *self);
 
 #endif

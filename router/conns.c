@@ -11,6 +11,7 @@ typedef struct {
     char *user;
     char **rooms;
     size_t nrooms, caprooms;
+    uint64_t gen;
 } conn_t;
 
 struct conns {
@@ -59,6 +60,19 @@ void conns_destroy(conns_t **self_p)
 static conn_t *conn_get(conns_t *self, const char *conn)
 {
     return conn ? (conn_t *)zhashx_lookup(self->conns, conn) : NULL;
+}
+
+uint64_t conns_gen(conns_t *self, const char *conn)
+{
+    conn_t *c = conn_get(self, conn);
+    return c ? c->gen : 0;
+}
+
+void conns_set_gen(conns_t *self, const char *conn, uint64_t gen)
+{
+    conn_t *c = conn_get(self, conn);
+    if (c)
+        c->gen = gen;
 }
 
 int conns_add(conns_t *self, const char *conn, const char *gw, const char *user)

@@ -6,6 +6,7 @@
 #include "errors.h"
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct conns conns_t;
 
@@ -16,6 +17,12 @@ void conns_destroy(conns_t **self_p);
 /* Registers conn on gateway gw with user (NULL: anonymous). An existing conn of that id is
  * moved to gw and gets the new user, keeping its rooms. Returns 0 or -1 (OOM). */
 int conns_add(conns_t *self, const char *conn, const char *gw, const char *user);
+/* The generation of conn's registration: its gateway's attach count when that gateway last
+ * registered it (0: unknown, or from a gateway that does not say). Only one gateway ever
+ * registers a conn id, so between two nodes claiming it the higher generation is the newer
+ * claim. conns_add keeps it; conns_set_gen sets it (ignored for an unknown conn). */
+uint64_t conns_gen(conns_t *self, const char *conn);
+void conns_set_gen(conns_t *self, const char *conn, uint64_t gen);
 /* Forgets conn (its rooms list too). Returns 0, or -1 when unknown. */
 int conns_remove(conns_t *self, const char *conn);
 

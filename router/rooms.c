@@ -241,6 +241,23 @@ int rooms_remove(rooms_t *self, const char *room_name, const char *conn)
     return 1;
 }
 
+int rooms_set_gw(rooms_t *self, const char *room_name, const char *conn, const char *gw)
+{
+    room_t *room = room_get(self, room_name);
+    rooms_member_t *m = room ? zhashx_lookup(room->by_conn, conn) : NULL;
+    if (!m || strcmp(m->gw, gw) == 0)
+        return 0;
+    char *copy = strdup(gw);
+    if (!copy || room_gw_count(room, gw, 1) != 0) {
+        free(copy);
+        return -1;
+    }
+    room_gw_count(room, m->gw, -1);
+    free(m->gw);
+    m->gw = copy;
+    return 1;
+}
+
 bool rooms_is_member(rooms_t *self, const char *room, const char *conn)
 {
     return rooms_member(self, room, conn) != NULL;

@@ -36,6 +36,11 @@ int rooms_add_at(rooms_t *self, const char *room, const char *conn, const char *
  */
 int rooms_remove(rooms_t *self, const char *room, const char *conn);
 
+/* Moves member conn of room to gateway gw (its connection now lives there), keeping its
+ * place in the join order and its meta. Returns 1 when moved, 0 when not a member or already
+ * on gw, -1 on OOM (nothing changes). */
+int rooms_set_gw(rooms_t *self, const char *room, const char *conn, const char *gw);
+
 bool rooms_is_member(rooms_t *self, const char *room, const char *conn);
 size_t rooms_count(rooms_t *self);                  /* rooms with at least one member */
 size_t rooms_size(rooms_t *self, const char *room); /* members of room, 0 when absent */

@@ -387,14 +387,16 @@ static void enc_out_conn(mpw_t *w, const char *conn)
 }
 
 /* Sends the encoded out in r->w to every gateway with members in room, skipping a gateway
- * whose only local member is `except`. */
-static void pub_room_v(router_t *r, const char *room, const char *except, mp_t v);
-static void pub_room(router_t *r, const char *room, const char *except)
+ * whose only local member is `except`, and gateway `skip_gw` (when not NULL). */
+static void pub_room_v(router_t *r, const char *room, const char *except, const char *skip_gw,
+                       mp_t v);
+static void pub_room(router_t *r, const char *room, const char *except, const char *skip_gw)
 {
-    pub_room_v(r, room, except, mpw_view(&r->w));
+    pub_room_v(r, room, except, skip_gw, mpw_view(&r->w));
 }
 
-static void pub_room_v(router_t *r, const char *room, const char *except, mp_t v)
+static void pub_room_v(router_t *r, const char *room, const char *except, const char *skip_gw,
+                       mp_t v)
 {
     const rooms_gw_t *gws;
     size_t n = rooms_gateways(r->rooms, room, &gws);
@@ -404,6 +406,8 @@ static void pub_room_v(router_t *r, const char *room, const char *except, mp_t v
         if (is_remote(gws[i].gw))
             continue; /* members on other nodes: their node delivers (mesh "r:") */
         if (exgw && gws[i].count == 1 && strcmp(gws[i].gw, exgw) == 0)
+            continue;
+        if (skip_gw && strcmp(gws[i].gw, skip_gw) == 0)
             continue;
         r->stats.msgs_out++;
         pub(r, gws[i].gw, v);
@@ -421,7 +425,7 @@ static void room_event(router_t *r, const char *room, const char *type, const ch
         mpw_kstr(&r->w, "x", except);
     mpw_cstr(&r->w, "f");
     enc_event(&r->w, type, room, from, payload);
-    pub_room(r, room, except);
+    pub_room(r, room, except, NULL);
     /* Once per room event, whether or not we know of members elsewhere yet: each node with
      * members in room subscribed to r:ROOM| before it acked their join, and the PUB's filter
      * keeps it from the others. So a member that joined on another node a moment ago gets it
@@ -439,9 +443,10 @@ static void enc_member(mpw_t *w, const char *conn, const char *user, mp_t meta, 
         mpw_kraw(w, "meta", mp_present(meta) ? meta : MP_EMPTY_MAP);
 }
 
-/* presence:join / presence:leave of conn to the other members of room. */
+/* presence:join / presence:leave of conn to the other members of room (but those on gateway
+ * skip_gw, when not NULL). */
 static void presence_event(router_t *r, const char *room, const char *conn, const char *user,
-                           mp_t meta, bool join)
+                           mp_t meta, bool join, const char *skip_gw)
 {
     mpw_reset(&r->w);
     mpw_map(&r->w, 4);
@@ -454,7 +459,7 @@ static void presence_event(router_t *r, const char *room, const char *conn, cons
     mpw_kstr(&r->w, "room", room);
     mpw_cstr(&r->w, "payload");
     enc_member(&r->w, conn, user, meta, join);
-    pub_room(r, room, conn);
+    pub_room(r, room, conn, skip_gw);
 }
 
 static void send_membership(router_t *r, const char *gw, const char *conn, const char *room,
@@ -546,9 +551,11 @@ static void delta_conn(router_t *r, const char *conn, const char *user)
 {
     if (!r->mesh)
         return;
-    mpw_t *w = mesh_ctl(r->mesh, "o", 2);
+    mpw_t *w = mesh_ctl(r->mesh, "o", 3);
     mpw_kstr(w, "c", conn);
     mpw_kstr(w, "u", user);
+    mpw_cstr(w, "g");
+    mpw_uint(w, conns_gen(r->conns, conn));
     mesh_ctl_send(r->mesh);
 }
 
@@ -557,12 +564,14 @@ static void delta_join(router_t *r, const char *conn, const char *user, const ch
 {
     if (!r->mesh)
         return;
-    mpw_t *w = mesh_ctl(r->mesh, "j", 5);
+    mpw_t *w = mesh_ctl(r->mesh, "j", 6);
     mpw_kstr(w, "c", conn);
     mpw_kstr(w, "u", user);
     mpw_kstr(w, "r", room);
     mpw_kraw(w, "m", meta);
     mpw_kint(w, "ts", ts);
+    mpw_cstr(w, "g");
+    mpw_uint(w, conns_gen(r->conns, conn));
     mesh_ctl_send(r->mesh);
 }
 
@@ -607,10 +616,11 @@ static rt_err_t check_meta(mp_t meta)
 }
 
 /* Adds conn to room, joined at ts (< 0: now, for a local join); `notify` sends joined to its
- * gateway, `presence` presence:join to the others. Returns RT_OK also when already a member
- * (nothing changes). */
-static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta, bool notify,
-                     bool presence, int64_t ts)
+ * gateway, `presence` presence:join to the others (but to those on gateway skip_gw, when not
+ * NULL). Returns RT_OK also when already a member (nothing changes but a remote member's join
+ * time). */
+static rt_err_t join_x(router_t *r, const char *conn, const char *room, mp_t meta, bool notify,
+                       bool presence, const char *skip_gw, int64_t ts)
 {
     const char *gw = conns_gw(r->conns, conn);
     if (!gw)
@@ -637,7 +647,7 @@ static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta,
     if (notify && !is_remote(gw))
         send_membership(r, gw, conn, room, meta, true);
     if (presence)
-        presence_event(r, room, conn, user, meta, true);
+        presence_event(r, room, conn, user, meta, true, skip_gw);
     if (!is_remote(gw)) { /* lifecycle events and replication: by the owner node only */
         events_presence(r->events, true, room, conn, user, meta);
         delta_join(r, conn, user, room, meta, ts);
@@ -665,6 +675,12 @@ static void forward_member_op(router_t *r, const char *gw, bool join, const char
     pub(r, gw, mpw_view(&r->w));
 }
 
+static rt_err_t join(router_t *r, const char *conn, const char *room, mp_t meta, bool notify,
+                     bool presence, int64_t ts)
+{
+    return join_x(r, conn, room, meta, notify, presence, NULL, ts);
+}
+
 rt_err_t router_join(router_t *r, const char *conn, const char *room, mp_t meta)
 {
     const char *gw = conns_gw(r->conns, conn);
@@ -689,9 +705,11 @@ rt_err_t router_member_op_remote(router_t *r, bool join, const char *conn, const
     return RT_OK;
 }
 
-/* Removes conn from room with presence:leave to the others; `notify` sends left to its
- * gateway (not needed when the connection or its gateway is gone). */
-static rt_err_t leave(router_t *r, const char *conn, const char *room, bool notify)
+/* Removes conn from room with presence:leave to the others (but to those on gateway skip_gw,
+ * when not NULL); `notify` sends left to its gateway (not needed when the connection or its
+ * gateway is gone). */
+static rt_err_t leave_x(router_t *r, const char *conn, const char *room, bool notify,
+                        const char *skip_gw)
 {
     if (!conns_exists(r->conns, conn))
         return RT_E_PEER_NOT_FOUND;
@@ -708,13 +726,18 @@ static rt_err_t leave(router_t *r, const char *conn, const char *room, bool noti
     bool local = !is_remote(conns_gw(r->conns, conn));
     if (notify && local)
         send_membership(r, conns_gw(r->conns, conn), conn, roomc, MP_NONE, false);
-    presence_event(r, roomc, conn, u ? user : NULL, MP_NONE, false);
+    presence_event(r, roomc, conn, u ? user : NULL, MP_NONE, false, skip_gw);
     if (local) {
         events_presence(r->events, false, roomc, conn, u ? user : NULL, MP_NONE);
         delta_leave(r, conn, roomc);
         mesh_sub_update(r, roomc);
     }
     return RT_OK;
+}
+
+static rt_err_t leave(router_t *r, const char *conn, const char *room, bool notify)
+{
+    return leave_x(r, conn, room, notify, NULL);
 }
 
 rt_err_t router_leave(router_t *r, const char *conn, const char *room)
@@ -905,10 +928,82 @@ static void drop_gateway(router_t *r, const char *gw)
     gateways_drop(r->gws, id);
 }
 
+/* The registration generation `g` of a map (gateway open/attach, mesh o/j/snap entries);
+ * 0 when absent. */
+static uint64_t gen_of(mp_t map)
+{
+    uint64_t g = 0;
+    if (mp_uint(mp_get(map, "g"), &g) != 0)
+        g = 0;
+    return g;
+}
+
 /* A user id: any 1-255 byte string without NUL. */
 static bool valid_user(const char *s, size_t len)
 {
     return len > 0 && memchr(s, '\0', len) == NULL;
+}
+
+/* The gateway conn is known on now, when it is not `gw` (copied to prev): the connection is
+ * moving there. */
+static bool moving(router_t *r, const char *conn, const char *gw, char *prev, size_t size)
+{
+    const char *old = conns_gw(r->conns, conn);
+    if (!old || strcmp(old, gw) == 0)
+        return false;
+    snprintf(prev, size, "%s", old);
+    return true;
+}
+
+/* conn, known here on gateway `from`, was just registered on another gateway: a gateway that
+ * failed over from another node re-attached it, or its node changed. Its memberships move
+ * along (the room events follow them). When it became ours, we own its memberships now:
+ * we replicate them and follow the rooms' events on the mesh; when it stopped being ours,
+ * the rooms' subscriptions follow what is left here. */
+static void conn_moved(router_t *r, const char *conn, const char *from)
+{
+    const char *gw = conns_gw(r->conns, conn);
+    bool now_local = !is_remote(gw), was_local = !is_remote(from);
+    const char *const *rooms;
+    size_t n = conns_rooms(r->conns, conn, &rooms);
+    if (now_local && !was_local)
+        rt_info("connection %s moved here from node %s with %zu rooms", conn, from + 1, n);
+    else if (!now_local && was_local)
+        rt_info("connection %s moved to node %s with %zu rooms", conn, gw + 1, n);
+    for (size_t i = 0; i < n; i++) {
+        if (rooms_set_gw(r->rooms, rooms[i], conn, gw) < 0)
+            rt_error("out of memory moving connection %s", conn);
+        if (now_local && !was_local) {
+            const rooms_member_t *m = rooms_member(r->rooms, rooms[i], conn);
+            delta_join(r, conn, conns_user(r->conns, conn), rooms[i],
+                       m ? rooms_member_meta(m) : MP_NONE, m ? rooms_member_ts(m) : join_time(r));
+        }
+        if (now_local != was_local)
+            mesh_sub_update(r, rooms[i]);
+    }
+}
+
+/* conn leaves (presence:leave, not to gateway skip_gw) every room it is in here that a
+ * [room, meta] list naming all its rooms (a peer's snapshot, the attach of a gateway it moved
+ * with) does not list. */
+static void leave_unlisted(router_t *r, const char *conn, mp_t list, const char *skip_gw)
+{
+    const char *const *rooms;
+    size_t nr = conns_rooms(r->conns, conn, &rooms);
+    char(*had)[RT_ROOM_MAX + 1] = nr ? calloc(nr, sizeof *had) : NULL;
+    for (size_t i = 0; had && i < nr; i++)
+        snprintf(had[i], sizeof had[i], "%s", rooms[i]);
+    for (size_t i = 0; had && i < nr; i++) {
+        bool keep = false;
+        mp_iter_t rit, pit;
+        mp_t pair, rv;
+        if (mp_iter(list, &rit) == 0)
+            while (!keep && mp_next(&rit, &pair))
+                keep = mp_iter(pair, &pit) == 0 && mp_next(&pit, &rv) && mp_str_eq(rv, had[i]);
+        if (!keep)
+            leave_x(r, conn, had[i], false, skip_gw);
+    }
+    free(had);
 }
 
 static void on_open(router_t *r, const char *gw, mp_t body)
@@ -920,13 +1015,18 @@ static void on_open(router_t *r, const char *gw, mp_t body)
     }
     int hu = mp_get_strz(body, "u", user, sizeof user, valid_user);
     bool known = conns_exists(r->conns, conn);
+    char prev[RT_CONN_MAX + 2];
+    bool moved = moving(r, conn, gw, prev, sizeof prev);
     if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0) {
         rt_error("out of memory adding connection %s", conn);
         return;
     }
+    conns_set_gen(r->conns, conn, gen_of(body));
     if (!known)
         events_conn(r->events, true, conn, hu == 1 ? user : NULL);
     delta_conn(r, conn, hu == 1 ? user : NULL);
+    if (moved)
+        conn_moved(r, conn, prev);
 }
 
 static void on_close(router_t *r, mp_t body)
@@ -942,7 +1042,7 @@ static void on_close(router_t *r, mp_t body)
 /* Joins conn to every [room, meta] pair of a re-registration list (a gateway's attach, a
  * peer's snapshot) without a `joined` back: the sender already holds those memberships.
  * Entries that are malformed are skipped; a bad meta joins with none. */
-static void join_listed(router_t *r, const char *conn, mp_t rooms, bool loud)
+static void join_listed(router_t *r, const char *conn, mp_t rooms, bool loud, const char *skip_gw)
 {
     mp_iter_t rit;
     mp_t pair;
@@ -961,13 +1061,23 @@ static void join_listed(router_t *r, const char *conn, mp_t rooms, bool loud)
         int64_t ts = -1; /* [room, meta, ts] from a snapshot; a gateway's [room, meta]: now */
         if (mp_next(&pit, &tv) && (mp_int(tv, &ts) != 0 || ts < 0))
             ts = -1;
-        join(r, conn, room, meta, false, loud, ts);
+        join_x(r, conn, room, meta, false, loud, skip_gw, ts);
     }
 }
 
 static void on_attach(router_t *r, const char *gw, mp_t body)
 {
-    bool loud = gateways_loud(r->gws, gw);
+    /* Memberships we did not know: silent for a gateway we never saw (we restarted: nobody
+     * saw them leave), presence:join for one we had dropped (its members left). A gateway
+     * that failed over to us from another router (`moved`) brings memberships our members
+     * may have seen leave (its node went down) or never seen: presence:join to them, but
+     * not to the gateway's own clients, whose views came from that router (they saw
+     * nothing leave). The same holds for the rooms a moving connection leaves here. */
+    bool moved_gw = false;
+    (void)mp_bool(mp_get(body, "moved"), &moved_gw);
+    bool loud = gateways_loud(r->gws, gw) || moved_gw;
+    const char *skip = moved_gw ? gw : NULL;
+    uint64_t gen = gen_of(body);
     mp_iter_t it;
     if (mp_iter(mp_get(body, "conns"), &it) != 0) {
         r->stats.bad_frames++;
@@ -982,13 +1092,20 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
         }
         int hu = mp_get_strz(c, "u", user, sizeof user, valid_user);
         bool known = conns_exists(r->conns, conn);
+        char prev[RT_CONN_MAX + 2];
+        bool moved = moving(r, conn, gw, prev, sizeof prev);
         if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
             continue;
+        conns_set_gen(r->conns, conn, gen);
         if (!known)
             events_conn(r->events, true, conn, hu == 1 ? user : NULL);
         delta_conn(r, conn, hu == 1 ? user : NULL);
+        if (moved) { /* its gateway's list is the truth now */
+            conn_moved(r, conn, prev);
+            leave_unlisted(r, conn, mp_get(c, "rooms"), skip);
+        }
         /* the gateway already holds the membership: no joined back */
-        join_listed(r, conn, mp_get(c, "rooms"), loud);
+        join_listed(r, conn, mp_get(c, "rooms"), loud, skip);
     }
 }
 
@@ -1131,13 +1248,29 @@ static bool late_answer(router_t *r, const char *conn, mp_t body)
     return !forwards_answered(r->fwd, conn, id);
 }
 
-/* Registers conn of the node behind pseudo-gateway rgw; false when conn is one of ours. */
-static bool remote_conn(router_t *r, const char *rgw, const char *conn, const char *user)
+/* Registers conn of the node behind pseudo-gateway rgw, claimed with generation gen (see
+ * conns_gen); false when the claim is older than the one we hold. A conn one of our
+ * gateways registered stays ours unless the claim is newer: then its gateway failed over
+ * to that node (and will be dropped here as silent), so the conn moves there, silently. A
+ * conn of another node moves to rgw unless that node's claim is newer (a node that was
+ * frozen or cut off still claiming the connections its gateway took elsewhere). */
+static bool remote_conn(router_t *r, const char *rgw, const char *conn, const char *user,
+                        uint64_t gen)
 {
     const char *gw = conns_gw(r->conns, conn);
-    if (gw && !is_remote(gw))
+    if (gw && strcmp(gw, rgw) != 0) {
+        uint64_t have = conns_gen(r->conns, conn);
+        if (is_remote(gw) ? gen < have : gen <= have)
+            return false;
+    }
+    char prev[RT_CONN_MAX + 2];
+    bool moved = moving(r, conn, rgw, prev, sizeof prev);
+    if (conns_add(r->conns, conn, rgw, user) != 0)
         return false;
-    return conns_add(r->conns, conn, rgw, user) == 0;
+    conns_set_gen(r->conns, conn, gen);
+    if (moved)
+        conn_moved(r, conn, prev);
+    return true;
 }
 
 static bool owned_by(router_t *r, const char *conn, const char *rgw)
@@ -1185,9 +1318,11 @@ static void snap_write(const char *conn, const char *gw, const char *user, void 
         snap_open(ctx);
     const char *const *rooms;
     size_t n = conns_rooms(ctx->r->conns, conn, &rooms);
-    mpw_map(ctx->w, 3);
+    mpw_map(ctx->w, 4);
     mpw_kstr(ctx->w, "c", conn);
     mpw_kstr(ctx->w, "u", user);
+    mpw_cstr(ctx->w, "g");
+    mpw_uint(ctx->w, conns_gen(ctx->r->conns, conn));
     mpw_cstr(ctx->w, "rooms");
     mpw_array(ctx->w, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
@@ -1230,26 +1365,10 @@ static void apply_snapshot_part(router_t *r, const char *rgw, mp_t list, zhashx_
             continue;
         zhashx_insert(seen, conn, (void *)1);
         int hu = mp_get_strz(c, "u", user, sizeof user, valid_user);
-        if (!remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
+        if (!remote_conn(r, rgw, conn, hu == 1 ? user : NULL, gen_of(c)))
             continue;
-        /* rooms it left while we were out of sync */
-        const char *const *rooms;
-        size_t nr = conns_rooms(r->conns, conn, &rooms);
-        char(*had)[RT_ROOM_MAX + 1] = nr ? calloc(nr, sizeof *had) : NULL;
-        for (size_t i = 0; had && i < nr; i++)
-            snprintf(had[i], sizeof had[i], "%s", rooms[i]);
-        for (size_t i = 0; had && i < nr; i++) {
-            bool keep = false;
-            mp_iter_t rit, pit;
-            mp_t pair, rv;
-            if (mp_iter(mp_get(c, "rooms"), &rit) == 0)
-                while (!keep && mp_next(&rit, &pair))
-                    keep = mp_iter(pair, &pit) == 0 && mp_next(&pit, &rv) && mp_str_eq(rv, had[i]);
-            if (!keep)
-                leave(r, conn, had[i], false);
-        }
-        free(had);
-        join_listed(r, conn, mp_get(c, "rooms"), true);
+        leave_unlisted(r, conn, mp_get(c, "rooms"), NULL); /* left while we were out of sync */
+        join_listed(r, conn, mp_get(c, "rooms"), true, NULL);
     }
 }
 
@@ -1355,7 +1474,7 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
             events_mesh(r->events, true, node);
         }
     } else if (strcmp(t, "o") == 0 && hc) {
-        remote_conn(r, rgw, conn, hu == 1 ? user : NULL);
+        remote_conn(r, rgw, conn, hu == 1 ? user : NULL, gen_of(body));
     } else if (strcmp(t, "j") == 0 && hc && hr) {
         mp_t meta = mp_get(body, "m");
         if (check_meta(meta) != RT_OK)
@@ -1363,7 +1482,7 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
         int64_t ts = -1;
         if (mp_int(mp_get(body, "ts"), &ts) != 0 || ts < 0)
             ts = -1;
-        if (remote_conn(r, rgw, conn, hu == 1 ? user : NULL))
+        if (remote_conn(r, rgw, conn, hu == 1 ? user : NULL, gen_of(body)))
             join(r, conn, room, meta, false, true, ts);
     } else if (strcmp(t, "l") == 0 && hc && hr) {
         if (owned_by(r, conn, rgw))
@@ -1462,7 +1581,7 @@ static void on_mesh(router_t *r, zmsg_t *msg)
             return;
         }
         bool hx = mp_get_strz(body, "x", x, sizeof x, ids_valid_conn) == 1;
-        pub_room_v(r, room, hx ? x : NULL, body);
+        pub_room_v(r, room, hx ? x : NULL, NULL, body);
     } else if (kind == 'n') {
         on_mesh_node(r, t, body);
     } else {

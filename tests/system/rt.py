@@ -137,21 +137,28 @@ class Proc:
 
 
 class Router(Proc):
+    """A router bound on `host` (127.0.0.1); with `netns` it runs in that network namespace
+    (`ip netns exec`, which execs: the pid is the router's)."""
+
     def __init__(self, system, binary_name="rt-router", node_id=None, ports=None, env=None,
-                 **flags):
+                 host="127.0.0.1", netns=None, **flags):
         self.ports = ports or {k: free_port() for k in ("ingress", "fanout", "api", "events", "mesh")}
-        self.ingress = "tcp://127.0.0.1:%d" % self.ports["ingress"]
-        self.fanout = "tcp://127.0.0.1:%d" % self.ports["fanout"]
+        self.host = host
+        self.netns = netns
+        self.ingress = "tcp://%s:%d" % (host, self.ports["ingress"])
+        self.fanout = "tcp://%s:%d" % (host, self.ports["fanout"])
         self.binary_name = binary_name
         self.node_id = node_id
         self.flags = flags
         argv = [binary(binary_name), "--ingress", self.ingress, "--fanout", self.fanout,
-                "--api", "tcp://127.0.0.1:%d" % self.ports["api"],
-                "--events", "tcp://127.0.0.1:%d" % self.ports["events"],
-                "--mesh-bind", "tcp://127.0.0.1:%d" % self.ports["mesh"]]
+                "--api", "tcp://%s:%d" % (host, self.ports["api"]),
+                "--events", "tcp://%s:%d" % (host, self.ports["events"]),
+                "--mesh-bind", "tcp://%s:%d" % (host, self.ports["mesh"])]
         if node_id:
             argv += ["--node-id", node_id]
         argv += flag_args(flags)
+        if netns:
+            argv = ["ip", "netns", "exec", netns] + argv
         system.counter += 1
         super().__init__(system, "%02d-%s" % (system.counter, binary_name), argv, env)
         self.wait_ready()
@@ -165,7 +172,7 @@ class Router(Proc):
             ok = True
             for port in (self.ports["ingress"], self.ports["fanout"]):
                 try:
-                    socket.create_connection(("127.0.0.1", port), 0.5).close()
+                    socket.create_connection((self.host, port), 0.5).close()
                 except OSError:
                     ok = False
             if ok:
@@ -175,14 +182,18 @@ class Router(Proc):
 
 
 class Gateway(Proc):
+    """`router` is a Router, or a list of them (--router R1,R2,...: the first is primary)."""
+
     def __init__(self, system, router, port=None, env=None, ready=True, **flags):
         self.port = port or free_port()
-        self.router = router
+        self.routers = list(router) if isinstance(router, (list, tuple)) else (
+            [router] if router is not None else [])
+        self.router = self.routers[0] if self.routers else None
         self.path = flags.get("path", "/realtime")
         self.url = "ws://127.0.0.1:%d%s" % (self.port, self.path)
         argv = [binary("rt-gateway"), "--listen", "127.0.0.1:%d" % self.port]
-        if router is not None:
-            argv += ["--router", router.ingress]
+        if self.routers:
+            argv += ["--router", ",".join(r.ingress for r in self.routers)]
         argv += flag_args(flags)
         system.counter += 1
         super().__init__(system, "%02d-rt-gateway" % system.counter, argv, env)
@@ -266,7 +277,7 @@ class System:
         """A new router process on exactly the ports (and flags) of `old`, which must be dead."""
         assert not old.alive()
         return self.router(binary_name=old.binary_name, node_id=old.node_id, ports=old.ports,
-                           **old.flags)
+                           host=old.host, netns=old.netns, **old.flags)
 
     def gateway(self, router, **kw):
         g = Gateway(self, router, **kw)
@@ -583,3 +594,180 @@ class RawWS:
                 return None, msgs
             except socket.timeout:
                 raise AssertionError("no close within %.1fs" % timeout)
+
+
+# --------------------------------------------------------------------------------------------
+# Mesh helpers (test_20_mesh, test_21_curve, test_22_mesh_failures, test_23_mesh_netns)
+
+def mesh_ports(n):
+    return [{k: free_port() for k in ("ingress", "fanout", "api", "events", "mesh")}
+            for _ in range(n)]
+
+
+def peers_flag(ports, hosts=None):
+    # every node gets the full list, its own entry included (a node skips its own bind)
+    hosts = hosts or ["127.0.0.1"] * len(ports)
+    return ",".join("tcp://%s:%d" % (h, p["mesh"]) for h, p in zip(hosts, ports))
+
+
+async def member_ids(c, room):
+    try:
+        a = await c.request("presence:list", 2, room=room)
+    except AssertionError:      # in flight while its router restarted: may go unanswered
+        return "no answer"
+    if a["type"] == "error":    # e.g. unavailable while its gateway re-attaches
+        return a["payload"]["code"]
+    return sorted(m["id"] for m in a["payload"]["members"])
+
+
+async def converge(cs, room, ids, timeout=10.0):
+    """Until presence:list of room on every client of cs names exactly ids."""
+    want = sorted(ids)
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        got = [await member_ids(c, room) for c in cs]
+        if all(g == want for g in got):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("presence of %s never converged: want %s, got %s" % (room, want, got))
+        await asyncio.sleep(0.1)
+
+
+async def join_all(cs, room, timeout=10.0):
+    for c in cs:
+        await c.join(room, {"n": c.id})
+    await converge(cs, room, [c.id for c in cs], timeout)
+    for c in cs:   # the presence:join events of the set-up are not what the tests look at
+        c.backlog = [f for f in c.backlog if f.get("type") != "presence:join"]
+
+
+def api_request(router, req):
+    """One request on router's service API (a fresh DEALER); returns the reply map."""
+    import msgpack
+    import zmq
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect("tcp://%s:%d" % (getattr(router, "host", "127.0.0.1"), router.ports["api"]))
+    try:
+        req = dict(req, req=1)
+        s.send(msgpack.packb(req))
+        assert s.poll(5000 * SLOW), "no reply to %r" % req
+        return msgpack.unpackb(s.recv(), raw=False)
+    finally:
+        s.close()
+
+
+def wait_until(pred, timeout, what):
+    """Polls pred (a plain function) every 50 ms until true; timeout is stretched by SLOW."""
+    deadline = time.monotonic() + timeout * SLOW
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: not within %.1fs" % (what, timeout * SLOW))
+        time.sleep(0.05)
+
+
+async def wait_mesh_up(routers, timeout=10.0):
+    """Until every router counts every other one as an up peer."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        ups = [(await asyncio.to_thread(api_request, r, {"op": "stats"}))["result"]["mesh_peers"]
+               for r in routers]
+        if all(u == len(routers) - 1 for u in ups):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("mesh never complete: mesh_peers %s" % ups)
+        await asyncio.sleep(0.1)
+
+
+def presence_views(c):
+    """Replays every frame c received: {room: members} as the client must see them (the members
+    of its room:join ack, the first ack listing the room's members, then presence:join adds,
+    presence:leave removes; later presence:list acks are not used).
+    Returns (views, problems): a presence:join for a member already present or a
+    presence:leave for one absent is a problem (the contract: one presence:join per join,
+    presence:leave when it ends)."""
+    views, problems = {}, []
+    for f in c.seen:
+        p = f.get("payload")
+        if f.get("type") == "ack" and isinstance(p, dict) and "members" in p and "room" in p:
+            if p["room"] not in views:
+                views[p["room"]] = {m["id"] for m in p["members"]}
+        elif f.get("type") in ("presence:join", "presence:leave"):
+            room, who = f.get("room"), p["id"]
+            if room not in views:
+                problems.append("%s: %s in %s before its join ack" % (c.id, f["type"], room))
+                continue
+            if f["type"] == "presence:join":
+                if who in views[room]:
+                    problems.append("%s: presence:join of %s in %s, already a member" % (
+                        c.id, who, room))
+                views[room].add(who)
+            else:
+                if who not in views[room]:
+                    problems.append("%s: presence:leave of %s in %s, not a member" % (
+                        c.id, who, room))
+                views[room].discard(who)
+    return views, problems
+
+
+async def assert_views(cs, room, want):
+    """After a quiet moment (no presence event for 0.3 s), every client's view of room replayed
+    from its events is exactly want, and no event contradicted the view before it."""
+    presence = ["presence:join", "presence:leave"]
+    for c in cs:   # the events were all kept in c.seen: presence_views looks at them there
+        c.backlog = [f for f in c.backlog if f.get("type") not in presence]
+    for c in cs:
+        await c.expect_silence(0.3 if c is cs[0] else 0.05, types=presence)
+    for c in cs:
+        views, problems = presence_views(c)
+        assert not problems, problems
+        assert views.get(room) == set(want), "%s: view of %s from its events is %s, want %s" % (
+            c.id, room, sorted(views.get(room, ())), sorted(want))
+
+
+async def api_members(r, room):
+    rep = await asyncio.to_thread(api_request, r, {"op": "presence", "room": room})
+    assert rep["ok"], rep
+    return sorted(m["id"] for m in rep["result"]["members"])
+
+
+async def api_converge(routers, room, ids, timeout=10.0):
+    """Until the service API presence of room on every router names exactly ids."""
+    want = sorted(ids)
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        got = [await api_members(r, room) for r in routers]
+        if all(g == want for g in got):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("API presence of %s never converged: want %s, got %s" % (
+                room, want, got))
+        await asyncio.sleep(0.1)
+
+
+async def exchange(senders, room, everyone, tag, to=None):
+    """Each sender sends one `tag` event to room (or to `to` in room); every other member of
+    `everyone` (or only `to`) receives each exactly once; nobody gets anything more."""
+    for s in senders:
+        msg = {"type": tag, "room": room, "payload": {"from": s.id}}
+        if to is not None:
+            msg["to"] = to.id
+        assert await s.ok(msg.pop("type"), **msg) == {}
+    for c in everyone:
+        expect = [s.id for s in senders if s is not c and (to is None or c is to)]
+        got = []
+        for _ in expect:
+            f = await c.expect_event(tag, timeout=10)
+            assert f["room"] == room and f["from"] == f["payload"]["from"], f
+            got.append(f["from"])
+        assert sorted(got) == sorted(expect), "%s got %s from %s, want %s" % (
+            c.id, tag, got, expect)
+    for c in everyone:
+        await c.expect_silence(0.3 if c is everyone[0] else 0.05, types=[tag])
+
+
+def assert_open(cs):
+    for c in cs:
+        assert c.ws.open and c.ws.close_code is None, "%s was closed: %s %r" % (
+            c.id, c.ws.close_code, c.ws.close_reason)

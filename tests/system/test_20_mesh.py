@@ -6,17 +6,8 @@ import time
 import msgpack
 import zmq
 
-from rt import SLOW, Client, close_all, free_port
-
-
-def mesh_ports(n):
-    return [{k: free_port() for k in ("ingress", "fanout", "api", "events", "mesh")}
-            for _ in range(n)]
-
-
-def peers_flag(ports):
-    # every node gets the full list, its own entry included (a node skips its own bind)
-    return ",".join("tcp://127.0.0.1:%d" % p["mesh"] for p in ports)
+from rt import (SLOW, Client, api_request, close_all, converge, join_all,
+                mesh_ports, peers_flag)
 
 
 def start_mesh(rt, n=3, order=None, delay=0.0, **flags):
@@ -31,37 +22,6 @@ def start_mesh(rt, n=3, order=None, delay=0.0, **flags):
             time.sleep(delay)
     gateways = [rt.gateway(r) for r in routers]
     return routers, gateways
-
-
-async def member_ids(c, room):
-    try:
-        a = await c.request("presence:list", 2, room=room)
-    except AssertionError:      # in flight while its router restarted: may go unanswered
-        return "no answer"
-    if a["type"] == "error":    # e.g. unavailable while its gateway re-attaches
-        return a["payload"]["code"]
-    return sorted(m["id"] for m in a["payload"]["members"])
-
-
-async def converge(cs, room, ids, timeout=10.0):
-    """Until presence:list of room on every client of cs names exactly ids."""
-    want = sorted(ids)
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        got = [await member_ids(c, room) for c in cs]
-        if all(g == want for g in got):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("presence of %s never converged: want %s, got %s" % (room, want, got))
-        await asyncio.sleep(0.1)
-
-
-async def join_all(cs, room, timeout=10.0):
-    for c in cs:
-        await c.join(room, {"n": c.id})
-    await converge(cs, room, [c.id for c in cs], timeout)
-    for c in cs:   # the presence:join events of the set-up are not what the tests look at
-        c.backlog = [f for f in c.backlog if f.get("type") != "presence:join"]
 
 
 def test_room_events_exactly_once_in_sender_order(rt):
@@ -146,20 +106,6 @@ def test_direct_messages_across_nodes(rt):
         await c.expect_silence(0.3, types=["note"])
         await close_all([a, b, c])
     asyncio.run(main())
-
-
-def api_request(router, req):
-    ctx = zmq.Context.instance()
-    s = ctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect("tcp://127.0.0.1:%d" % router.ports["api"])
-    try:
-        req = dict(req, req=1)
-        s.send(msgpack.packb(req))
-        assert s.poll(5000 * SLOW), "no reply to %r" % req
-        return msgpack.unpackb(s.recv(), raw=False)
-    finally:
-        s.close()
 
 
 def test_service_api_acts_across_nodes(rt):

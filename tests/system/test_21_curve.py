@@ -12,8 +12,7 @@ import time
 import msgpack
 import zmq
 
-from rt import SLOW, Client, binary, clean_env, close_all, free_port
-from test_20_mesh import converge, mesh_ports
+from rt import SLOW, Client, binary, clean_env, close_all, converge, free_port, mesh_ports
 
 CTX = zmq.Context.instance()
 

@@ -82,6 +82,25 @@ static void test_readd_moves_and_keeps_rooms(void **state)
     conns_destroy(&conns);
 }
 
+static void test_generation(void **state)
+{
+    (void)state;
+    conns_t *c = conns_new(4);
+    assert_int_equal(conns_gen(c, "a"), 0); /* unknown */
+    conns_set_gen(c, "a", 7);               /* ignored for an unknown conn */
+    assert_false(conns_exists(c, "a"));
+    conns_add(c, "a", "@n1", NULL);
+    assert_int_equal(conns_gen(c, "a"), 0);
+    conns_set_gen(c, "a", 1);
+    conns_add(c, "a", "@n2", NULL); /* a move keeps it until set */
+    assert_int_equal(conns_gen(c, "a"), 1);
+    conns_set_gen(c, "a", 2);
+    assert_int_equal(conns_gen(c, "a"), 2);
+    conns_remove(c, "a");
+    assert_int_equal(conns_gen(c, "a"), 0);
+    conns_destroy(&c);
+}
+
 static void test_conns_of_gateway(void **state)
 {
     (void)state;
@@ -116,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_room_limit),
         cmocka_unit_test(test_readd_moves_and_keeps_rooms),
         cmocka_unit_test(test_conns_of_gateway),
+        cmocka_unit_test(test_generation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,6 +118,34 @@ static void test_per_gateway_counts(void **state)
     rooms_destroy(&rooms);
 }
 
+static void test_set_gw_moves_a_member(void **state)
+{
+    (void)state;
+    rooms_t *rooms = rooms_new();
+    rooms_add(rooms, "r", "A", NULL, "@n1", (mp_t){nick_meta, sizeof nick_meta});
+    rooms_add(rooms, "r", "B", NULL, "gw2", MP_NONE);
+    rooms_add(rooms, "r", "C", NULL, "@n1", MP_NONE);
+    assert_int_equal(rooms_set_gw(rooms, "r", "A", "gw1"), 1);
+    assert_int_equal(gw_count(rooms, "r", "@n1"), 1);
+    assert_int_equal(gw_count(rooms, "r", "gw1"), 1);
+    const rooms_member_t *m = rooms_first(rooms, "r"); /* place and meta kept */
+    assert_string_equal(rooms_member_conn(m), "A");
+    assert_string_equal(rooms_member_gw(m), "gw1");
+    assert_int_equal(rooms_member_meta(m).n, sizeof nick_meta);
+    assert_int_equal(rooms_set_gw(rooms, "r", "A", "gw1"), 0); /* already there */
+    assert_int_equal(rooms_set_gw(rooms, "r", "X", "gw1"), 0); /* not a member */
+    assert_int_equal(rooms_set_gw(rooms, "nowhere", "A", "gw1"), 0);
+    assert_int_equal(rooms_set_gw(rooms, "r", "C", "gw1"), 1);
+    const rooms_gw_t *gws;
+    assert_int_equal(rooms_gateways(rooms, "r", &gws), 2); /* @n1 has nobody left */
+    assert_int_equal(gw_count(rooms, "r", "gw1"), 2);
+    rooms_remove(rooms, "r", "A");
+    rooms_remove(rooms, "r", "C");
+    assert_int_equal(gw_count(rooms, "r", "gw1"), 0);
+    assert_int_equal(rooms_gateways(rooms, "r", &gws), 1);
+    rooms_destroy(&rooms);
+}
+
 static void count_room(const char *room, size_t members, void *arg)
 {
     (void)room;
@@ -186,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_absent_meta_is_empty_map),
         cmocka_unit_test(test_members_in_join_order),
         cmocka_unit_test(test_per_gateway_counts),
+        cmocka_unit_test(test_set_gw_moves_a_member),
         cmocka_unit_test(test_each_room),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,7 @@ import signal
 import threading
 import time
 
-from rt import SLOW, Client, close_all
+from rt import SLOW, Client, api_request, close_all
 from test_10_service_api import Service
 from test_20_mesh import start_mesh
 
@@ -220,7 +220,6 @@ def test_signaling_across_nodes(rt):
 def test_api_join_on_a_frozen_node_gets_unavailable(rt):
     """A service's join of a connection whose node is frozen is answered `unavailable` when that
     node is declared down, not `ok` on faith."""
-    from test_20_mesh import api_request
     routers, gws = start_mesh(rt, n=2, peer_timeout=1500)
 
     async def main():
