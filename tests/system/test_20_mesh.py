@@ -4,6 +4,7 @@ import asyncio
 import time
 
 import msgpack
+import pytest
 import zmq
 
 from rt import (SLOW, Client, api_request, close_all, converge, join_all,
@@ -192,15 +193,19 @@ def test_router_killed_then_back(rt):
     asyncio.run(main())
 
 
-def test_start_order_does_not_matter(rt):
-    routers, gws = start_mesh(rt, order=[2, 0, 1], delay=0.7)
+@pytest.mark.parametrize("order,delay", [([2, 0, 1], 0.7), ([1, 2, 0], 0.0), ([0, 2, 1], 1.5)])
+def test_start_order_does_not_matter(rt, order, delay):
+    """Any start order, nodes started together or seconds apart (slow joiners): one cluster."""
+    routers, gws = start_mesh(rt, order=order, delay=delay)
 
     async def main():
         cs = [await Client.connect(g.url) for g in gws]
         await join_all(cs, "o")
-        await cs[2].send({"type": "chat", "room": "o", "payload": 1})
-        for x in cs[:2]:
-            assert (await x.expect_event("chat", timeout=5))["payload"] == 1
+        for i, sender in enumerate(cs):
+            await sender.send({"type": "chat", "room": "o", "payload": i})
+            for x in cs:
+                if x is not sender:
+                    assert (await x.expect_event("chat", timeout=5))["payload"] == i
         await close_all(cs)
     asyncio.run(main())
 
