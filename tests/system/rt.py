@@ -620,17 +620,22 @@ async def member_ids(c, room):
     return sorted(m["id"] for m in a["payload"]["members"])
 
 
-async def converge(cs, room, ids, timeout=10.0):
-    """Until presence:list of room on every client of cs names exactly ids."""
+async def until_all_list(view, sources, ids, timeout, what):
+    """Until `await view(source)` is sorted(ids) for every source (polled every 100 ms)."""
     want = sorted(ids)
     deadline = time.monotonic() + timeout * SLOW
     while True:
-        got = [await member_ids(c, room) for c in cs]
+        got = [await view(x) for x in sources]
         if all(g == want for g in got):
             return
         if time.monotonic() > deadline:
-            raise AssertionError("presence of %s never converged: want %s, got %s" % (room, want, got))
+            raise AssertionError("%s never converged: want %s, got %s" % (what, want, got))
         await asyncio.sleep(0.1)
+
+
+async def converge(cs, room, ids, timeout=10.0):
+    """Until presence:list of room on every client of cs names exactly ids."""
+    await until_all_list(lambda c: member_ids(c, room), cs, ids, timeout, "presence of " + room)
 
 
 async def join_all(cs, room, timeout=10.0):
@@ -734,16 +739,8 @@ async def api_members(r, room):
 
 async def api_converge(routers, room, ids, timeout=10.0):
     """Until the service API presence of room on every router names exactly ids."""
-    want = sorted(ids)
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        got = [await api_members(r, room) for r in routers]
-        if all(g == want for g in got):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("API presence of %s never converged: want %s, got %s" % (
-                room, want, got))
-        await asyncio.sleep(0.1)
+    await until_all_list(lambda r: api_members(r, room), routers, ids, timeout,
+                         "API presence of " + room)
 
 
 async def exchange(senders, room, everyone, tag, to=None):
