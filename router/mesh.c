@@ -17,6 +17,7 @@ struct mesh {
     unsigned drop_every, deltas;
     bool droppable;
     size_t snap_part; /* bytes after which a snapshot part is cut (RTTEST_MESH_SNAP_PART) */
+    size_t npeers;    /* entries of the peer list we connected to */
 };
 
 static void set_topic(char *out, size_t outlen, char kind, const char *name)
@@ -25,7 +26,8 @@ static void set_topic(char *out, size_t outlen, char kind, const char *name)
 }
 
 /* Connects sub to every entry of list except `self_ep`; 0 or -1. */
-static int connect_peers(zsock_t *sub, const char *list, const char *self_ep, zcert_t *curve)
+static int connect_peers(zsock_t *sub, const char *list, const char *self_ep, zcert_t *curve,
+                         size_t *n)
 {
     char *copy = strdup(list ? list : "");
     if (!copy)
@@ -45,8 +47,10 @@ static int connect_peers(zsock_t *sub, const char *list, const char *self_ep, zc
         if (zsock_connect(sub, "%s", ep) != 0) {
             rt_error("mesh: cannot connect to peer %s", ep);
             rc = -1;
-        } else
+        } else {
             rt_info("mesh: peer %s", ep);
+            (*n)++;
+        }
     }
     free(copy);
     return rc;
@@ -84,7 +88,7 @@ mesh_t *mesh_new(const char *bind, const char *peers, const char *node, const ch
     char topic[RT_TOPIC_MAX];
     set_topic(topic, sizeof topic, 'n', node);
     zsock_set_subscribe(self->sub, topic);
-    if (connect_peers(self->sub, peers, bind, curve) != 0) {
+    if (connect_peers(self->sub, peers, bind, curve, &self->npeers) != 0) {
         mesh_destroy(&self);
         return NULL;
     }
@@ -139,6 +143,11 @@ void mesh_ctl_send(mesh_t *self)
         return;
     }
     send_topic(self, "c", mpw_view(&self->w));
+}
+
+size_t mesh_npeers(const mesh_t *self)
+{
+    return self->npeers;
 }
 
 size_t mesh_snap_part(const mesh_t *self)

@@ -45,6 +45,8 @@ void mesh_pub_room(mesh_t *self, const char *room, mp_t body);
 /* Bytes after which a snapshot part is cut: MESH_SNAP_PART_BYTES, or the test-only
  * environment RTTEST_MESH_SNAP_PART. */
 size_t mesh_snap_part(const mesh_t *self);
+/* How many peers we connected to (the --mesh-peers entries but our own). */
+size_t mesh_npeers(const mesh_t *self);
 void mesh_pub_node(mesh_t *self, const char *node, mp_t body);
 
 /* Subscribes to (on) or unsubscribes from the events of room; idempotent. */

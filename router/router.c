@@ -49,6 +49,8 @@ struct router {
     bool want_snap;      /* a peer asked for our snapshot: send it at the next tick */
     int64_t next_hb;     /* monotonic ms of the next mesh heartbeat */
     int64_t last_join;   /* join time given to the latest local join (wall clock us) */
+    int64_t started;     /* monotonic ms of router_new */
+    bool warm;           /* every mesh peer synced once, or MESH_WARMUP_MS passed */
     mpw_t w;             /* scratch for one outgoing message at a time */
     const rt_msg_t *cur; /* the request being dispatched */
     bool cur_answered;
@@ -61,6 +63,9 @@ struct router {
 /* How long a request we answered for a lost service node stays remembered (its late answer is
  * dropped rather than delivered twice). */
 #define FORWARD_TOMBSTONE_MS 60000
+/* At most this long after its start a router in a mesh waits for its peers' snapshots before
+ * it lets gateways attach (mesh_warm). */
+#define MESH_WARMUP_MS 2000
 
 static volatile sig_atomic_t router_signalled;
 static const uint8_t empty_map[1] = {0x80};
@@ -247,6 +252,7 @@ router_t *router_new(const router_opts_t *opts)
             return NULL;
         }
     }
+    r->started = ids_mono_ms();
     r->poller = zpoller_new(r->ingress, NULL);
     if (r->poller && r->api && zpoller_add(r->poller, api_socket(r->api)) != 0)
         zpoller_destroy(&r->poller);
@@ -1720,8 +1726,28 @@ static void mesh_tick(router_t *r, int64_t now)
     forwards_expire(r->fwd, now, forward_timed_out, r);
 }
 
+/* Whether gateways may attach. A router that (re)starts in a mesh first takes in the other
+ * nodes' snapshots, for at most MESH_WARMUP_MS: its gateways' clients, re-attached silently,
+ * already list the members of other nodes, and those must not be announced to them again as
+ * new (presence:join). The gateways' hellos go unanswered meanwhile; they repeat them. */
+static bool mesh_warm(router_t *r)
+{
+    if (r->warm || !r->mesh)
+        return true;
+    int64_t waited = ids_mono_ms() - r->started;
+    size_t up = peers_count_up(r->peers), want = mesh_npeers(r->mesh);
+    if (up >= want || waited >= MESH_WARMUP_MS) {
+        r->warm = true;
+        rt_info("mesh: %zu of %zu peers synced after %lld ms: gateways may attach", up, want,
+                (long long)waited);
+    }
+    return r->warm;
+}
+
 static void on_hello(router_t *r, zframe_t *rid, const char *gw)
 {
+    if (!mesh_warm(r))
+        return;
     if (gateways_hello(r->gws, gw, zframe_data(rid), zframe_size(rid), ids_mono_ms()) != 0)
         return;
     rt_info("gateway %s hello%s", gw, gateways_loud(r->gws, gw) ? " (was dropped)" : "");

@@ -210,3 +210,24 @@ def test_frozen_router_whose_gateway_failed_over(rt):
         assert_open(everyone)
         await close_all(everyone)
     asyncio.run(main())
+
+
+def test_restarted_router_does_not_announce_members_again(rt):
+    """A router killed and restarted at once: its gateway re-attaches its clients, who already
+    list the members of the other nodes: none of them gets a second presence:join, and the
+    other nodes' clients see nothing either (the restart was quicker than the peer timeout)."""
+    from test_20_mesh import start_mesh
+    routers, gws = start_mesh(rt, n=2, peer_timeout=5000)
+
+    async def main():
+        a1, a2 = [await Client.connect(gws[0].url) for _ in range(2)]
+        b = await Client.connect(gws[1].url)
+        await join_all([a1, a2, b], "r")
+        routers[1].kill()
+        routers[1] = rt.restart_router(routers[1])
+        await converge([a1, a2, b], "r", [a1.id, a2.id, b.id], timeout=15)
+        await asyncio.sleep(1.5 * SLOW)   # the peers' snapshots and the re-attach have settled
+        await assert_views([a1, a2, b], "r", [a1.id, a2.id, b.id])
+        await exchange([a1, b], "r", [a1, a2, b], "after")
+        await close_all([a1, a2, b])
+    asyncio.run(main())
