@@ -14,7 +14,8 @@ static int check_secret_cert(const char *value, char *why, size_t whylen)
     bool ok = cert && memcmp(zcert_secret_key(cert), zero, 32) != 0;
     zcert_destroy(&cert);
     if (!ok)
-        snprintf(why, whylen, "'%s' is not a readable zcert secret certificate", value ? value : "");
+        snprintf(why, whylen, "'%s' is not a readable zcert secret certificate",
+                 value ? value : "");
     return ok ? 0 : -1;
 }
 
@@ -50,8 +51,7 @@ static const cfg_option_t table[] = {
      "--curve-allow)",
      check_secret_cert},
     {"curve-allow", CFG_STR, NULL, 0, -1, offsetof(router_opts_t, curve_allow),
-     "directory of the zcert public certificates of the allowed clients and peers",
-     check_dir},
+     "directory of the zcert public certificates of the allowed clients and peers", check_dir},
     {"auto-join", CFG_BOOL, "false", 0, -1, offsetof(router_opts_t, auto_join),
      "a room message from a non-member joins it first", NULL},
     {"max-rooms", CFG_INT, "128", 1, 1000000, offsetof(router_opts_t, max_rooms),
@@ -59,7 +59,7 @@ static const cfg_option_t table[] = {
     {"service-timeout", CFG_INT, "5000", 1, 3600000, offsetof(router_opts_t, service_timeout),
      "ms a service has to answer a client message", NULL},
     {"peer-timeout", CFG_INT, "5000", 1, 3600000, offsetof(router_opts_t, peer_timeout),
-     "ms of silence before a mesh peer is declared down", NULL},
+     "ms within which a silent mesh peer is declared down", NULL},
     {"gateway-timeout", CFG_INT, "3000", 1, 3600000, offsetof(router_opts_t, gateway_timeout),
      "ms of silence before a gateway's connections leave their rooms", NULL},
     {"log-level", CFG_LEVEL, "info", 0, -1, offsetof(router_opts_t, log_level),

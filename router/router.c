@@ -1720,8 +1720,13 @@ static void mesh_tick(router_t *r, int64_t now)
         r->want_snap = false;
         send_snapshot(r);
     }
+    /* Down within --peer-timeout of its failure: its last message came before the failure,
+     * and this check runs once a tick, so the silence allowed is a tick and a margin less. */
+    int64_t silence = r->opts.peer_timeout > 4 * ROUTER_TICK_MS
+                          ? r->opts.peer_timeout - 2 * ROUTER_TICK_MS
+                          : r->opts.peer_timeout;
     const char *peer;
-    while ((peer = peers_expired(r->peers, now, r->opts.peer_timeout)) != NULL)
+    while ((peer = peers_expired(r->peers, now, silence)) != NULL)
         drop_peer(r, peer);
     forwards_expire(r->fwd, now, forward_timed_out, r);
 }

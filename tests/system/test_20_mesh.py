@@ -175,7 +175,9 @@ def test_router_killed_then_back(rt):
         for x in (a, b):
             ev = await x.expect_event("presence:leave", room="k", timeout=5 * 2)
             assert ev["payload"]["id"] == c.id
-        assert time.monotonic() - t0 < 5 * SLOW + 1
+        # within the peer timeout of the kill (plus what a loaded machine adds)
+        took = time.monotonic() - t0
+        assert took < 2.0 + (0.5 if SLOW == 1 else 1.5), "leave after %.2fs" % took
         await converge([a, b], "k", [a.id, b.id])
         await a.send({"type": "chat", "room": "k", "payload": "still"})
         assert (await b.expect_event("chat", timeout=5))["payload"] == "still"
