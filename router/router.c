@@ -920,17 +920,28 @@ static void conn_gone(router_t *r, const char *conn)
     conns_remove(r->conns, conn);
 }
 
+/* Every connection of gateway gw (a pseudo-gateway @NODE too) that is not in keep (NULL: none
+ * is) is gone. Returns how many. */
+static size_t conns_gone_of(router_t *r, const char *gw, zhashx_t *keep)
+{
+    size_t n = 0, gone = 0;
+    char **list = conns_of_gateway(r->conns, gw, &n);
+    for (size_t i = 0; list && list[i]; i++)
+        if (!keep || !zhashx_lookup(keep, list[i])) {
+            conn_gone(r, list[i]);
+            gone++;
+        }
+    conns_list_free(&list);
+    return gone;
+}
+
 static void drop_gateway(router_t *r, const char *gw)
 {
     char id[RT_CONN_MAX + 1];
     snprintf(id, sizeof id, "%s", gw);
-    size_t n = 0;
-    char **list = conns_of_gateway(r->conns, id, &n);
-    rt_warn("gateway %s silent for %lld ms: dropping its %zu connections", id,
+    size_t n = conns_gone_of(r, id, NULL);
+    rt_warn("gateway %s silent for %lld ms: dropped its %zu connections", id,
             r->opts.gateway_timeout, n);
-    for (size_t i = 0; list && list[i]; i++)
-        conn_gone(r, list[i]);
-    conns_list_free(&list);
     gateways_drop(r->gws, id);
 }
 
@@ -1355,7 +1366,7 @@ static void send_snapshot(router_t *r)
 
 /* One part of a peer's snapshot (the node behind rgw), applied as it comes: its connections
  * join what they joined and leave what they left. `seen` collects their ids; after the last
- * part, what we hold of that node and the snapshot did not name is gone (apply_snapshot_end).
+ * part, what we hold of that node and the snapshot did not name is gone (conns_gone_of).
  * Presence events come only for what changed. */
 static void apply_snapshot_part(router_t *r, const char *rgw, mp_t list, zhashx_t *seen)
 {
@@ -1378,29 +1389,15 @@ static void apply_snapshot_part(router_t *r, const char *rgw, mp_t list, zhashx_
     }
 }
 
-static void apply_snapshot_end(router_t *r, const char *rgw, zhashx_t *seen)
-{
-    size_t n = 0;
-    char **old = conns_of_gateway(r->conns, rgw, &n);
-    for (size_t i = 0; old && old[i]; i++)
-        if (!zhashx_lookup(seen, old[i]))
-            conn_gone(r, old[i]);
-    conns_list_free(&old);
-}
-
 /* A peer silent for --peer-timeout: its members leave every room. */
 static void drop_peer(router_t *r, const char *peer)
 {
     char node[RT_CONN_MAX + 1], rgw[RT_CONN_MAX + 2];
     snprintf(node, sizeof node, "%s", peer);
     snprintf(rgw, sizeof rgw, "@%s", node);
-    size_t n = 0;
-    char **list = conns_of_gateway(r->conns, rgw, &n);
-    rt_warn("mesh: peer %s silent for %lld ms: down, dropping its %zu connections", node,
+    size_t n = conns_gone_of(r, rgw, NULL);
+    rt_warn("mesh: peer %s silent for %lld ms: down, dropped its %zu connections", node,
             r->opts.peer_timeout, n);
-    for (size_t i = 0; list && list[i]; i++)
-        conn_gone(r, list[i]);
-    conns_list_free(&list);
     forwards_fail_node(r->fwd, node, ids_mono_ms(), forward_node_down, r);
     if (r->api)
         api_remote_node_down(r->api, node);
@@ -1473,7 +1470,7 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
         mp_bool(mp_get(body, "last"), &last);
         if (!last)
             return;
-        apply_snapshot_end(r, rgw, seen);
+        conns_gone_of(r, rgw, seen); /* what the snapshot did not name */
         zhashx_delete(r->snaps, node);
         if (peers_set_up(r->peers, node)) {
             rt_info("mesh: peer %s up", node);
