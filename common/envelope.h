@@ -10,6 +10,7 @@
 #ifndef RT_ENVELOPE_H
 #define RT_ENVELOPE_H
 
+#include "wire_limits.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,9 +37,9 @@ typedef enum {
     MP_EXT
 } mp_type_t;
 
-/* Default limits of the internal sockets. */
-#define MP_MAX_FRAME (4u * 1024u * 1024u)
-#define MP_MAX_DEPTH 64
+/* The limits of the internal sockets (wire_limits.h). */
+#define MP_MAX_FRAME RT_FRAME_MAX
+#define MP_MAX_DEPTH RT_FRAME_DEPTH
 /* The deepest nesting mp_check can track (its stack lives on the C stack). */
 #define MP_CHECK_DEPTH_CAP 1024
 

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "gateway.h"
 #include "log.h"
+#include "wire_limits.h"
 #include "ws.h"
 #include <czmq.h>
 #include <signal.h>
@@ -33,10 +34,10 @@ static const cfg_option_t options[] = {
      "router ingress endpoints, comma-separated, first is primary", cfg_check_endpoint_list},
     {"static", CFG_STR, NULL, 0, 0, OPT(static_dir),
      "serve static files from this directory (/ -> index.html)", NULL},
-    {"max-message", CFG_SIZE, "64K", 16, 64LL << 20, OPT(max_message),
+    {"max-message", CFG_SIZE, "64K", 16, RT_MESSAGE_ENVELOPE_MAX, OPT(max_message),
      "largest client message in bytes (close 1009 above)", NULL},
-    {"max-depth", CFG_INT, "32", 1, 1000, OPT(max_depth), "deepest JSON nesting inside payload",
-     NULL},
+    {"max-depth", CFG_INT, "32", 1, RT_PAYLOAD_DEPTH_MAX, OPT(max_depth),
+     "deepest JSON nesting inside payload", NULL},
     {"rate-limit", CFG_INT, "100", 0, 1000000, OPT(rate_limit),
      "client frames per second (0 = off)", NULL},
     {"rate-burst", CFG_INT, "200", 1, 1000000, OPT(rate_burst), "client frames allowed in a burst",

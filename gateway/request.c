@@ -126,7 +126,13 @@ rt_err_t request_to_msg(const char *text, size_t len, int max_depth, const char 
         mpw_bool(out, echo_v);
     }
     mpw_kraw(out, "payload", payload); /* absent -> nil */
-    return out->oom ? bad(info, "out of memory") : RT_OK;
+    if (out->oom)
+        return bad(info, "out of memory");
+    /* msgpack can outgrow its JSON (a 3-character double takes 9 bytes): what would not fit
+     * the router's frames is refused here, so the request still gets its answer */
+    if (out->len > RT_MESSAGE_ENVELOPE_MAX)
+        return bad(info, "message too large once encoded for the router");
+    return RT_OK;
 }
 
 static int to_json(mpw_t *w, buf_t *out)

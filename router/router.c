@@ -511,6 +511,15 @@ static bool take_answer(router_t *r, const rt_msg_t *m)
     return true;
 }
 
+/* Whether v (a handler's or a service's value) can travel to a client inside an `out`: a
+ * client payload is bounded by the gateway already, but what a handler or a service makes up is
+ * not, and a frame too deep or too large would be dropped on the way without a word. */
+static bool fits_out(mp_t v)
+{
+    return !mp_present(v) ||
+           (v.n <= RT_MESSAGE_ENVELOPE_MAX && mp_check(v.p, v.n, RT_PAYLOAD_DEPTH_MAX, NULL) == 0);
+}
+
 void router_ack(router_t *r, const rt_msg_t *m, mp_t result)
 {
     if (!m->id || !take_answer(r, m))
@@ -518,6 +527,12 @@ void router_ack(router_t *r, const rt_msg_t *m, mp_t result)
     const char *gw = conns_gw(r->conns, m->conn);
     if (!gw)
         return;
+    if (!fits_out(result)) {
+        if (m == r->cur)
+            r->cur_failed = true;
+        send_error(r, gw, m->conn, m->id, RT_E_INTERNAL, "answer too large or nested too deep");
+        return;
+    }
     enc_out_conn(&r->w, m->conn);
     mpw_map(&r->w, 3);
     mpw_kstr(&r->w, "type", "ack");
@@ -761,7 +776,7 @@ rt_err_t router_leave(router_t *r, const char *conn, const char *room)
 rt_err_t router_publish(router_t *r, const char *room, const char *type, const char *from,
                         mp_t payload, const char *except)
 {
-    if (!room || !type)
+    if (!room || !type || !fits_out(payload))
         return RT_E_BAD_REQUEST;
     room_event(r, room, type, from, payload, except);
     return RT_OK;
@@ -773,7 +788,7 @@ rt_err_t router_send(router_t *r, const char *to, const char *type, const char *
     const char *gw = conns_gw(r->conns, to);
     if (!gw)
         return RT_E_PEER_NOT_FOUND;
-    if (!type)
+    if (!type || !fits_out(payload))
         return RT_E_BAD_REQUEST;
     enc_out_conn(&r->w, to);
     enc_event(&r->w, type, room, from, payload);

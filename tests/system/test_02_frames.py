@@ -338,3 +338,89 @@ def test_clients_that_answer_pings_stay_connected(rt):
         await c.ok("ping")
         await c.close()
     asyncio.run(main())
+
+
+# ---- limits defined once: what a flag accepts, the router's frames can carry ----------------
+
+# wire_limits.h: frames of 4 MiB and 64 levels; a payload sits two levels down in an `out`, and
+# a client message keeps 1 KiB of the frame free for what the `out` envelope adds.
+PAYLOAD_DEPTH_MAX = 64 - 2
+MESSAGE_MAX = 4 * 1024 * 1024 - 1024
+
+
+def nested(depth):
+    v = 1
+    for _ in range(depth):
+        v = [v]
+    return v
+
+
+def answers(client, rid):
+    return [f for f in client.seen if f.get("type") in ("ack", "error") and f.get("id") == rid]
+
+
+@pytest.mark.parametrize("flag,limit", [("--max-depth", PAYLOAD_DEPTH_MAX),
+                                        ("--max-message", MESSAGE_MAX)])
+def test_limit_flags_refuse_what_the_router_cannot_carry(flag, limit):
+    import subprocess
+    from rt import binary
+    p = subprocess.run([binary("rt-gateway"), flag, str(limit + 1)], capture_output=True,
+                       text=True, timeout=10 * SLOW)
+    assert p.returncode == 2, p.stderr
+    assert flag[2:] in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_payload_at_and_just_over_the_deepest_nesting_gets_one_answer(rt):
+    r = rt.router()
+    g = rt.gateway(r, max_depth=PAYLOAD_DEPTH_MAX)
+
+    async def main():
+        a, b = await clients(g.url, 2)
+        await a.join("deep")
+        await b.join("deep")
+        await a.send({"type": "chat", "room": "deep", "id": 1001, "echo": True,
+                      "payload": nested(PAYLOAD_DEPTH_MAX)})
+        assert (await a.answer(1001))["type"] == "ack"
+        for c in (a, b):
+            ev = await c.expect_event("chat", room="deep")
+            assert ev["payload"] == nested(PAYLOAD_DEPTH_MAX)
+        await a.send({"type": "chat", "room": "deep", "id": 1002, "echo": True,
+                      "payload": nested(PAYLOAD_DEPTH_MAX + 1)})
+        e = await a.answer(1002)
+        assert e["type"] == "error" and e["payload"]["code"] == "bad_request", e
+        await asyncio.sleep(0.5 * SLOW)
+        with pytest.raises(asyncio.TimeoutError):
+            await b.recv_json(0.2)       # the refused message reached nobody
+        assert len(answers(a, 1001)) == 1 and len(answers(a, 1002)) == 1, a.seen
+        await close_all([a, b])
+    asyncio.run(main())
+
+
+def test_message_at_the_size_limit_and_one_that_outgrows_it_once_encoded(rt):
+    r = rt.router()
+    g = rt.gateway(r, max_message=MESSAGE_MAX, max_queue="16M")
+
+    async def main():
+        a, b = await clients(g.url, 2)
+        await a.join("big")
+        await b.join("big")
+        # a string payload just inside the limit: the room event carries it whole
+        text = "x" * (MESSAGE_MAX - 2000)
+        await a.send({"type": "chat", "room": "big", "id": 1001, "payload": text})
+        assert (await a.answer(1001, timeout=20))["type"] == "ack"
+        ev = await b.expect_event("chat", timeout=20, room="big")
+        assert ev["payload"] == text
+        # within --max-message as JSON, but 9 msgpack bytes for every 4 JSON bytes
+        doubles = "[" + ",".join(["1.1"] * ((MESSAGE_MAX - 200) // 4)) + "]"
+        frame = '{"type":"chat","room":"big","id":1002,"payload":%s}' % doubles
+        assert len(frame) <= MESSAGE_MAX
+        await a.send(frame)
+        e = await a.answer(1002, timeout=20)
+        assert e["type"] == "error" and e["payload"]["code"] == "bad_request", e
+        # nothing else broke: the gateway's link to the router still carries traffic
+        await b.send({"type": "chat", "room": "big", "id": 1003, "payload": "after"})
+        assert (await b.answer(1003))["type"] == "ack"
+        assert (await a.expect_event("chat", room="big"))["payload"] == "after"
+        assert len(answers(a, 1001)) == 1 and len(answers(a, 1002)) == 1
+        await close_all([a, b])
+    asyncio.run(main())

@@ -515,3 +515,34 @@ def test_malformed_frames_on_the_api_port(rt):
         await a.close()
     asyncio.run(main())
     svc.stop()
+
+
+def test_values_too_deep_for_a_client_frame_are_refused_with_an_answer(rt):
+    """A service frame may nest 64 levels, but a payload travels to clients two levels down in
+    the router's `out`: an answer or event that deep would be dropped on the way silently."""
+    r = rt.router()
+    g = rt.gateway(r)
+
+    def nested(depth):
+        v = 1
+        for _ in range(depth):
+            v = [v]
+        return v
+    svc = Service(r, "deep", ["deep:*"],
+                  lambda m: {"reply": nested(62 if m["type"] == "deep:ok" else 63)})
+
+    async def main():
+        a = await Client.connect(g.url)
+        await a.join("d")
+        assert await a.ok("deep:ok") == nested(62)
+        e = await a.err("deep:ask", "internal")
+        await a.expect_silence(0.5, types=["ack", "error"])   # exactly one answer
+        svc.err("publish", "bad_request", room="d", type="x", payload=nested(63))
+        svc.err("send", "bad_request", to=a.id, type="x", payload=nested(63))
+        assert svc.ok("publish", room="d", type="x", payload=nested(62)) == {}
+        assert (await a.expect_event("x", room="d"))["payload"] == nested(62)
+        await a.expect_silence(0.3, types=["x"])
+        assert e["id"] == a.next_id
+        await a.close()
+    asyncio.run(main())
+    svc.stop()
