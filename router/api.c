@@ -46,7 +46,6 @@ typedef struct remote_op {
 
 struct api {
     router_t *r;
-    events_t *ev;
     zsock_t *sock;
     services_t *svc;
     int64_t timeout_ms;
@@ -62,14 +61,12 @@ struct api {
 static const uint8_t empty_map[1] = {0x80};
 #define MP_EMPTY_MAP ((mp_t){empty_map, 1})
 
-api_t *api_new(router_t *r, const char *endpoint, events_t *ev, int64_t service_timeout_ms,
-               zcert_t *curve)
+api_t *api_new(router_t *r, const char *endpoint, int64_t service_timeout_ms, zcert_t *curve)
 {
     api_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->r = r;
-    self->ev = ev;
     self->timeout_ms = service_timeout_ms > 0 ? service_timeout_ms : 5000;
     self->svc = services_new();
     self->pending = zhashx_new();
@@ -288,9 +285,9 @@ static void enc_stats(api_t *self)
     mpw_cstr(w, "pending");
     mpw_uint(w, zhashx_size(self->pending));
     mpw_cstr(w, "events");
-    mpw_uint(w, events_sent(self->ev));
+    mpw_uint(w, st.events_sent);
     mpw_cstr(w, "dropped");
-    mpw_uint(w, st.pub_dropped + events_dropped(self->ev));
+    mpw_uint(w, st.pub_dropped + st.events_dropped);
 }
 
 /* register {name, types:[pattern...]}: all patterns are checked before any is added. */
@@ -651,7 +648,7 @@ static void on_handled(api_t *self, mp_t m)
         if (mp_present(reply) && mp_is_nil(reply))
             reply = MP_NONE;
         rt_msg_t msg = pending_msg(p);
-        events_message(self->ev, &msg);
+        router_notify_message(self->r, &msg);
         router_reply(self->r, p->conn, p->id, RT_OK, NULL, reply);
     }
     pending_free(p);

@@ -13,7 +13,6 @@
 #ifndef RT_API_H
 #define RT_API_H
 
-#include "events.h"
 #include "router.h"
 #include "services.h"
 #include <czmq.h>
@@ -23,11 +22,10 @@
 
 typedef struct api api_t;
 
-/* Binds the ROUTER on endpoint. r is the router the ops act on; ev (may be NULL) gets the
- * client-message events of service-handled messages; service_timeout_ms bounds how long a
+/* Binds the ROUTER on endpoint. r is the router the ops act on (a message a service handled
+ * reaches its observers through router_notify_message); service_timeout_ms bounds how long a
  * client waits for a service's answer. NULL (logged) on failure. Caller owns. */
-api_t *api_new(router_t *r, const char *endpoint, events_t *ev, int64_t service_timeout_ms,
-               zcert_t *curve);
+api_t *api_new(router_t *r, const char *endpoint, int64_t service_timeout_ms, zcert_t *curve);
 void api_destroy(api_t **self_p);
 
 /* The socket to poll for input. */

@@ -1,6 +1,5 @@
 /* The built-in handlers (see builtins.h): thin wrappers over the actions of router.h. */
 #include "builtins.h"
-#include <string.h>
 
 static void answer_presence(router_t *r, const rt_msg_t *m)
 {
@@ -78,24 +77,15 @@ static void on_webrtc(router_t *r, const rt_msg_t *m, void *arg)
     router_error(r, m, RT_E_UNAVAILABLE, "no signaling service");
 }
 
-static const char *const builtin_types[] = {"room:join", "room:leave", "presence:list", "ping"};
 static const char *const webrtc_types[] = {"webrtc:offer", "webrtc:answer", "webrtc:candidate",
                                            "webrtc:bye", "webrtc:join"};
 
-bool builtins_is_builtin(const char *type)
-{
-    for (size_t i = 0; i < sizeof builtin_types / sizeof *builtin_types; i++)
-        if (strcmp(type, builtin_types[i]) == 0)
-            return true;
-    return false;
-}
-
 int builtins_register(router_t *r)
 {
-    if (router_on(r, "room:join", on_join, NULL) != 0 ||
-        router_on(r, "room:leave", on_leave, NULL) != 0 ||
-        router_on(r, "presence:list", on_presence_list, NULL) != 0 ||
-        router_on(r, "ping", on_ping, NULL) != 0)
+    if (router_on_first(r, "room:join", on_join, NULL) != 0 ||
+        router_on_first(r, "room:leave", on_leave, NULL) != 0 ||
+        router_on_first(r, "presence:list", on_presence_list, NULL) != 0 ||
+        router_on_first(r, "ping", on_ping, NULL) != 0)
         return -1;
     for (size_t i = 0; i < sizeof webrtc_types / sizeof *webrtc_types; i++)
         if (router_on(r, webrtc_types[i], on_webrtc, NULL) != 0)

@@ -122,6 +122,50 @@ void events_message(events_t *self, const rt_msg_t *m)
     emit(self, m->type);
 }
 
+static void on_conn_open(void *arg, const char *conn, const char *user, bool fresh)
+{
+    if (fresh)
+        events_conn(arg, true, conn, user);
+}
+
+static void on_conn_close(void *arg, const char *conn, const char *user)
+{
+    events_conn(arg, false, conn, user);
+}
+
+static void on_join(void *arg, const char *room, const char *conn, const char *user, mp_t meta)
+{
+    events_presence(arg, true, room, conn, user, meta);
+}
+
+static void on_leave(void *arg, const char *room, const char *conn, const char *user)
+{
+    events_presence(arg, false, room, conn, user, MP_NONE);
+}
+
+static void on_message(void *arg, const rt_msg_t *m)
+{
+    events_message(arg, m);
+}
+
+static void on_peer(void *arg, const char *node, bool up)
+{
+    events_mesh(arg, up, node);
+}
+
+int events_attach(events_t *self, router_t *r)
+{
+    static const router_observer_t ops = {
+        .conn_open = on_conn_open,
+        .conn_close = on_conn_close,
+        .join = on_join,
+        .leave = on_leave,
+        .message = on_message,
+        .peer = on_peer,
+    };
+    return router_observe(r, &ops, self);
+}
+
 uint64_t events_sent(const events_t *self)
 {
     return self ? self->sent : 0;

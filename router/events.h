@@ -18,6 +18,10 @@ typedef struct events events_t;
 events_t *events_new(const char *endpoint, const char *node, zcert_t *curve);
 void events_destroy(events_t **self_p);
 
+/* Makes the events PUB an observer of r (router_observe): the router never calls it by name.
+ * 0 or -1. */
+int events_attach(events_t *self, router_t *r);
+
 /* {type:"conn:open"|"conn:close", conn, user (nil when anonymous), node, ts} */
 void events_conn(events_t *self, bool open, const char *conn, const char *user);
 /* {type:"presence:join", room, conn, user, meta, node, ts} / presence:leave without meta */

@@ -26,6 +26,7 @@
 #define ROUTER_PUB_HWM 100000 /* PUB and ingress: bursts must not hit the drop-at-HWM */
 #define ROUTER_META_MAX 1024
 #define ROUTER_BATCH 1024 /* ingress messages handled before timers get a look */
+#define ROUTER_OBSERVERS 8
 
 struct router {
     router_opts_t opts;
@@ -37,7 +38,13 @@ struct router {
     rooms_t *rooms;
     conns_t *conns;
     gateways_t *gws;
-    dispatch_t *dispatch;
+    dispatch_t *first;    /* router_on_first: before the services' patterns */
+    dispatch_t *dispatch; /* router_on, and the reserved namespaces */
+    struct {
+        router_observer_t ops;
+        void *arg;
+    } obs[ROUTER_OBSERVERS];
+    size_t nobs;
     api_t *api;          /* service API, NULL when not configured */
     events_t *events;    /* events PUB, NULL when not configured */
     mesh_t *mesh;        /* mesh PUB/SUB, NULL without --mesh-peers */
@@ -207,8 +214,10 @@ router_t *router_new(const router_opts_t *opts)
     r->rooms = rooms_new();
     r->conns = conns_new((size_t)r->opts.max_rooms);
     r->gws = gateways_new();
+    r->first = dispatch_new();
     r->dispatch = dispatch_new();
-    if (!r->rooms || !r->conns || !r->gws || !r->dispatch || !r->opts.ingress || !r->opts.fanout) {
+    if (!r->rooms || !r->conns || !r->gws || !r->first || !r->dispatch || !r->opts.ingress ||
+        !r->opts.fanout) {
         rt_error("out of memory");
         router_destroy(&r);
         return NULL;
@@ -224,13 +233,13 @@ router_t *router_new(const router_opts_t *opts)
         router_destroy(&r);
         return NULL;
     }
-    if (r->opts.events && !(r->events = events_new(r->opts.events, r->node, r->curve))) {
+    if (r->opts.events && (!(r->events = events_new(r->opts.events, r->node, r->curve)) ||
+                           events_attach(r->events, r) != 0)) {
         rt_error("cannot bind events %s", r->opts.events);
         router_destroy(&r);
         return NULL;
     }
-    if (r->opts.api &&
-        !(r->api = api_new(r, r->opts.api, r->events, r->opts.service_timeout, r->curve))) {
+    if (r->opts.api && !(r->api = api_new(r, r->opts.api, r->opts.service_timeout, r->curve))) {
         rt_error("cannot bind service api %s", r->opts.api);
         router_destroy(&r);
         return NULL;
@@ -286,6 +295,7 @@ void router_destroy(router_t **self_p)
     rooms_destroy(&r->rooms);
     conns_destroy(&r->conns);
     gateways_destroy(&r->gws);
+    dispatch_destroy(&r->first);
     dispatch_destroy(&r->dispatch);
     zactor_destroy(&r->auth); /* after every CURVE socket */
     zcert_destroy(&r->curve);
@@ -308,6 +318,34 @@ void router_stop(router_t *r)
 int router_on(router_t *r, const char *pattern, rt_handler_fn fn, void *arg)
 {
     return dispatch_on(r->dispatch, pattern, fn, arg);
+}
+
+int router_on_first(router_t *r, const char *pattern, rt_handler_fn fn, void *arg)
+{
+    return dispatch_on(r->first, pattern, fn, arg);
+}
+
+int router_observe(router_t *r, const router_observer_t *ops, void *arg)
+{
+    if (r->nobs == ROUTER_OBSERVERS)
+        return -1;
+    r->obs[r->nobs].ops = *ops;
+    r->obs[r->nobs].arg = arg;
+    r->nobs++;
+    return 0;
+}
+
+/* Calls hook `h` of every observer that has one, with the arguments that follow. */
+#define NOTIFY(r, h, ...)                                                                          \
+    do {                                                                                           \
+        for (size_t i_ = 0; i_ < (r)->nobs; i_++)                                                  \
+            if ((r)->obs[i_].ops.h)                                                                \
+                (r)->obs[i_].ops.h((r)->obs[i_].arg, __VA_ARGS__);                                 \
+    } while (0)
+
+void router_notify_message(router_t *r, const rt_msg_t *m)
+{
+    NOTIFY(r, message, m);
 }
 
 int router_use(router_t *r, rt_middleware_fn fn, void *arg)
@@ -670,7 +708,7 @@ static rt_err_t join_x(router_t *r, const char *conn, const char *room, mp_t met
     if (presence)
         presence_event(r, room, conn, user, meta, true, skip_gw);
     if (!is_remote(gw)) { /* lifecycle events and replication: by the owner node only */
-        events_presence(r->events, true, room, conn, user, meta);
+        NOTIFY(r, join, room, conn, user, meta);
         delta_join(r, conn, user, room, meta, ts);
         mesh_sub_update(r, room);
     }
@@ -749,7 +787,7 @@ static rt_err_t leave_x(router_t *r, const char *conn, const char *room, bool no
         send_membership(r, conns_gw(r->conns, conn), conn, roomc, MP_NONE, false);
     presence_event(r, roomc, conn, u ? user : NULL, MP_NONE, false, skip_gw);
     if (local) {
-        events_presence(r->events, false, roomc, conn, u ? user : NULL, MP_NONE);
+        NOTIFY(r, leave, roomc, conn, u ? user : NULL);
         delta_leave(r, conn, roomc);
         mesh_sub_update(r, roomc);
     }
@@ -923,16 +961,12 @@ static void conn_gone(router_t *r, const char *conn)
         return;
     }
     delta_close(r, conn);
-    if (r->events) {
-        char user[256];
-        const char *u = conns_user(r->conns, conn);
-        if (u)
-            snprintf(user, sizeof user, "%s", u);
-        conns_remove(r->conns, conn);
-        events_conn(r->events, false, conn, u ? user : NULL);
-        return;
-    }
+    char user[256];
+    const char *u = conns_user(r->conns, conn);
+    if (u)
+        snprintf(user, sizeof user, "%s", u);
     conns_remove(r->conns, conn);
+    NOTIFY(r, conn_close, conn, u ? user : NULL);
 }
 
 /* Every connection of gateway gw (a pseudo-gateway @NODE too) that is not in keep (NULL: none
@@ -1054,8 +1088,7 @@ static void on_open(router_t *r, const char *gw, mp_t body)
         return;
     }
     conns_set_gen(r->conns, conn, gen_of(body));
-    if (!known)
-        events_conn(r->events, true, conn, hu == 1 ? user : NULL);
+    NOTIFY(r, conn_open, conn, hu == 1 ? user : NULL, !known);
     delta_conn(r, conn, hu == 1 ? user : NULL);
     if (moved)
         conn_moved(r, conn, prev);
@@ -1129,8 +1162,7 @@ static void on_attach(router_t *r, const char *gw, mp_t body)
         if (conns_add(r->conns, conn, gw, hu == 1 ? user : NULL) != 0)
             continue;
         conns_set_gen(r->conns, conn, gen);
-        if (!known)
-            events_conn(r->events, true, conn, hu == 1 ? user : NULL);
+        NOTIFY(r, conn_open, conn, hu == 1 ? user : NULL, !known);
         delta_conn(r, conn, hu == 1 ? user : NULL);
         if (moved) { /* its gateway's list is the truth now */
             conn_moved(r, conn, prev);
@@ -1192,7 +1224,10 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
     r->cur_answered = false;
     r->cur_failed = false;
     bool stopped = !dispatch_middleware(r->dispatch, r, &m);
-    bool builtin = builtins_is_builtin(type);
+    rt_handler_fn first = NULL;
+    void *first_arg = NULL;
+    bool builtin =
+        !stopped && dispatch_find(r->first, type, &first, &first_arg) == DISPATCH_HANDLER;
     bool deferred = false, routed = false;
     rt_err_t serr = RT_OK;
     if (!stopped && !builtin) {
@@ -1214,6 +1249,8 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
     }
     if (stopped) {
         /* the middleware answered, or forbidden below */
+    } else if (builtin) {
+        first(r, &m, first_arg);
     } else if (routed) {
         /* answered above, or later by the service */
     } else {
@@ -1237,7 +1274,7 @@ static void on_msg(router_t *r, const char *gw, mp_t body)
     }
     /* built-ins show up as lifecycle events (presence:*) instead */
     if (!stopped && !deferred && !builtin && !r->cur_failed)
-        events_message(r->events, &m);
+        NOTIFY(r, message, &m);
     r->cur = outer;
     r->cur_answered = outer_answered;
     r->cur_failed = outer_failed;
@@ -1420,7 +1457,7 @@ static void drop_peer(router_t *r, const char *peer)
     bool was_up = peers_up(r->peers, node);
     peers_drop(r->peers, node);
     if (was_up)
-        events_mesh(r->events, false, node);
+        NOTIFY(r, peer, node, false);
 }
 
 static void heard_services(router_t *r, const char *node, mp_t svc);
@@ -1489,7 +1526,7 @@ static void on_mesh_ctl(router_t *r, const char *t, mp_t body)
         zhashx_delete(r->snaps, node);
         if (peers_set_up(r->peers, node)) {
             rt_info("mesh: peer %s up", node);
-            events_mesh(r->events, true, node);
+            NOTIFY(r, peer, node, true);
         }
     } else if (strcmp(t, "o") == 0 && hc) {
         remote_conn(r, rgw, conn, hu == 1 ? user : NULL, gen_of(body));
@@ -1852,6 +1889,8 @@ void router_stats(router_t *r, router_stats_t *out)
     out->services = r->api ? api_services(r->api) : 0;
     out->api_bad_frames = r->api ? api_bad_frames(r->api) : 0;
     out->mesh_peers = r->peers ? peers_count_up(r->peers) : 0;
+    out->events_sent = r->events ? events_sent(r->events) : 0;
+    out->events_dropped = r->events ? events_dropped(r->events) : 0;
 }
 
 int router_poll(router_t *r, int timeout_ms)

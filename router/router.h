@@ -1,11 +1,13 @@
 /* rt-router as a library: the kernel a user extends.
  *
  * A router owns rooms and presence and dispatches every client message by its type, in this
- * order: the built-in types (room:join, room:leave, presence:list, ping; registered with
- * router_on like user handlers), then the patterns registered by services on the service API
- * (api.h), then the C handlers of router_on, then the default route (room broadcast, direct
- * `to`). The webrtc: types that the contract lists are handlers answering `unavailable` until
- * a service registers them. Every client message that was dispatched without an error, and
+ * order: the handlers of router_on_first (the built-in types room:join, room:leave,
+ * presence:list, ping), then the patterns registered by services on the service API (api.h),
+ * then the C handlers of router_on, then the default route (room broadcast, direct `to`). The
+ * webrtc: types that the contract lists are handlers answering `unavailable` until a service
+ * registers them. Observers (router_observe) follow every client message that was dispatched
+ * without an error and the lifecycle of connections and memberships; the events PUB is one
+ * (events.h). Every client message that was dispatched without an error, and
  * the lifecycle of connections and memberships, go out on the events PUB (events.h).
  * A program builds its own router in a few lines:
  *
@@ -87,6 +89,9 @@ int router_poll(router_t *r, int timeout_ms);
  * Exact patterns win over prefixes, longer prefixes over shorter; a later registration of the
  * same pattern replaces the earlier one. Returns 0 or -1. */
 int router_on(router_t *r, const char *pattern, rt_handler_fn fn, void *arg);
+/* The same for a handler that comes before the services' patterns and whose messages are not
+ * observed as messages (the built-ins: room:join, room:leave, presence:list, ping). */
+int router_on_first(router_t *r, const char *pattern, rt_handler_fn fn, void *arg);
 int router_use(router_t *r, rt_middleware_fn fn, void *arg);
 
 /* Answers m: an ack carrying result (absent: {}), or an error. An ack does nothing when m has
@@ -130,6 +135,29 @@ const char *router_conn_node(const router_t *r, const char *conn);
 rt_err_t router_member_op_remote(router_t *r, bool join, const char *conn, const char *room,
                                  mp_t meta, const char *token);
 
+/* What a part of the router that is not the kernel (the events PUB, a user's extension) may
+ * follow. Each hook is optional (NULL) and sees the change after the kernel has made it and
+ * told the members; strings are borrowed for the call. Connections and memberships are this
+ * node's only: those of other nodes are replicas, announced by their owners. */
+typedef struct {
+    /* a connection registered; `fresh` unless it was known already (re-attached, moved) */
+    void (*conn_open)(void *arg, const char *conn, const char *user, bool fresh);
+    void (*conn_close)(void *arg, const char *conn, const char *user);
+    void (*join)(void *arg, const char *room, const char *conn, const char *user, mp_t meta);
+    void (*leave)(void *arg, const char *room, const char *conn, const char *user);
+    /* a client message dispatched without an error (built-ins excepted: join and leave cover
+     * them), also one a service answered */
+    void (*message)(void *arg, const rt_msg_t *m);
+    /* another node of the mesh came up or went down */
+    void (*peer)(void *arg, const char *node, bool up);
+} router_observer_t;
+
+/* Adds an observer (ops is copied; arg is passed to every hook). Observers are called in the
+ * order added. Returns 0, or -1 when the table is full. */
+int router_observe(router_t *r, const router_observer_t *ops, void *arg);
+/* A client message that a service handled without an error: the observers' `message`. */
+void router_notify_message(router_t *r, const rt_msg_t *m);
+
 /* Counters (the service API's `stats` and the logs). */
 typedef struct {
     uint64_t bad_frames;      /* malformed ingress frames, dropped */
@@ -139,7 +167,8 @@ typedef struct {
     uint64_t pub_dropped;     /* sends that failed (HWM) */
     uint64_t api_bad_frames;  /* malformed frames on the service API, dropped */
     size_t conns, rooms, gateways, services;
-    size_t mesh_peers; /* other nodes up */
+    size_t mesh_peers;                    /* other nodes up */
+    uint64_t events_sent, events_dropped; /* on the events PUB */
 } router_stats_t;
 void router_stats(router_t *r, router_stats_t *out);
 
