@@ -1,16 +1,18 @@
-/* shout: a service in C on the service library (common/service.h), as a template.
+/* shout: a service in C on the service library (rtservice), as a template.
  * Clients send {"type":"shout:say","room":R,"id":1,"payload":{"text":"hi"}}; every member of R
  * gets {"type":"shout:said","room":R,"from":SENDER,"payload":{"text":"HI"}} and the sender's
  * ack is {"length":2}. A payload without a string `text` gets bad_request.
- *   shout [--router-api tcp://127.0.0.1:5557] [--log-level info] */
+ *   shout [--router-api tcp://127.0.0.1:5557] [--log-level info]
+ * Outside this tree, against an installed library:
+ *   cc main.c -o shout $(pkg-config --cflags --libs rtservice) */
 #include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "log.h"
-#include "service.h"
+#include <rtservice/config.h>
+#include <rtservice/log.h>
+#include <rtservice/service.h>
 
 typedef struct {
     char *router_api;

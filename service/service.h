@@ -1,4 +1,4 @@
-/* The service library: a client of the router's service API (CONTRACT.md section 3) so that a
+/* The service library: a client of the router's service API (docs/services.md) so that a
  * service is a few lines of C.
  *
  *     svc_t *svc = svc_new("tcp://127.0.0.1:5557", "chat-bot");
@@ -118,7 +118,7 @@ int svc_presence(svc_t *svc, const char *room, svc_result_fn *cb, void *arg);
 /* Any op: `fields` is MP_NONE or a map whose pairs are copied next to op and req. */
 int svc_call(svc_t *svc, const char *op, mp_t fields, svc_result_fn *cb, void *arg);
 
-/* ---- events (the router's PUB, CONTRACT.md section 3) ---- */
+/* ---- events (the router's PUB, docs/services.md "Events") ---- */
 /* Called with the topic (the event type) and the event map {type, room?, from, ..., node, ts};
  * the views are valid during the call only. */
 typedef void(svc_event_fn)(svc_t *svc, const char *topic, mp_t event, void *arg);
@@ -131,9 +131,10 @@ int svc_subscribe(svc_t *svc, const char *events_endpoint, const char *prefix, s
 
 /* ---- running ---- */
 /* The ZMQ_FDs of the API socket and of the events socket (-1 before svc_subscribe), for an
- * outside event loop. Both are edge-triggered (see ENVIRONMENT.md): when either is readable,
- * call svc_poll(svc, 0) until it returns 0, then re-read svc_fd (a reconnect changes it). Such
- * a loop must also call svc_poll at least every 500 ms for the timers (heartbeats, timeouts). */
+ * outside event loop. Both are edge-triggered (ZeroMQ signals a change, not a level): when
+ * either is readable, call svc_poll(svc, 0) until it returns 0, then re-read svc_fd (a
+ * reconnect changes it). Such a loop must also call svc_poll at least every 500 ms for the
+ * timers (heartbeats, timeouts). */
 int svc_fd(const svc_t *svc);
 int svc_events_fd(const svc_t *svc);
 /* Waits up to timeout_ms (-1: until something happens, at most until the next timer) for

@@ -162,8 +162,8 @@ static void send_register(svc_t *svc)
 
 static int connect_socket(svc_t *svc)
 {
-    zsock_t *s = zmqio_socket_curve(ZMQ_DEALER, svc->endpoint, false, 0, svc->curve,
-                                    svc->server_key);
+    zsock_t *s =
+        zmqio_socket_curve(ZMQ_DEALER, svc->endpoint, false, 0, svc->curve, svc->server_key);
     if (!s)
         return -1;
     zsock_destroy(&svc->sock);
