@@ -343,7 +343,7 @@ static int check_host(const char *h, size_t len, char *why, size_t whylen)
 }
 
 /* One endpoint of length len. A tcp endpoint may end in "#KEY" (a 40-char Z85 CURVE
- * public key, CONTRACT.md §4). */
+ * public key, docs/mesh.md). */
 static int check_one_endpoint(const char *v, size_t len, char *why, size_t whylen)
 {
     if (len > 6 && strncmp(v, "ipc://", 6) == 0)

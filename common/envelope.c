@@ -2,7 +2,7 @@
  *
  * Everything here is hand-written against the msgpack spec instead of using msgpack-c's
  * unpacker, because that unpacker allocates what a header claims before seeing the bytes
- * (ENVIRONMENT.md: a 5-byte map32 reserved ~12 GiB). One header decoder (mp_head) is shared
+ * (a 5-byte map32 header made it reserve ~12 GiB). One header decoder (mp_head) is shared
  * by the validator and the readers; it checks every length against the bytes that remain,
  * so even a reader handed an unvalidated view cannot read out of bounds. */
 #include "envelope.h"

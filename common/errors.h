@@ -1,4 +1,4 @@
-/* The error codes of the client protocol and the service API (CONTRACT.md §2). */
+/* The error codes of the client protocol and the service API (docs/protocol.md). */
 #ifndef RT_ERRORS_H
 #define RT_ERRORS_H
 

@@ -1,4 +1,4 @@
-/* Identifiers and the name rules of the client protocol (CONTRACT.md §2). */
+/* Identifiers and the name rules of the client protocol (docs/protocol.md). */
 #include "ids.h"
 
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The service API (see api.h): one ROUTER socket, the ops of CONTRACT.md §3, the registry
+/* The service API (see api.h): one ROUTER socket, the ops of docs/services.md, the registry
  * (services.c) and the client messages waiting for a service's `handled`. Every frame is
  * validated with mp_check (zmqio_frame_mp) before anything is read; anything malformed is
  * counted and dropped, with a bad_request reply when its `req` can be read. */

@@ -1,4 +1,4 @@
-/* The service API (CONTRACT.md §3): a ROUTER that services connect DEALERs to. It answers the
+/* The service API (docs/services.md): a ROUTER that services connect DEALERs to. It answers the
  * ops (publish, send, join, leave, disconnect, presence, rooms, stats, register, heartbeat),
  * keeps the service registry, hands client messages of service-owned types to one live
  * service (round-robin) and turns its `handled` into the client's answer.

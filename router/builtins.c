@@ -68,7 +68,7 @@ static void on_ping(router_t *r, const rt_msg_t *m, void *arg)
     router_ack(r, m, MP_NONE);
 }
 
-/* The webrtc: types of the contract belong to services (issue 3): service patterns come
+/* The webrtc: types of the contract belong to services: service patterns come
  * before these handlers, so they only answer while no service has registered the type. Other
  * webrtc: types have no handler: unknown_type, unless a service pattern takes them. */
 static void on_webrtc(router_t *r, const rt_msg_t *m, void *arg)

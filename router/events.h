@@ -1,4 +1,4 @@
-/* The service events PUB (CONTRACT.md §3): two frames [topic = event type][msgpack map], every
+/* The service events PUB (docs/services.md): two frames [topic = event type][msgpack map], every
  * map carrying type, node and ts (ms since the epoch). Client messages and the lifecycle
  * events conn:open, conn:close, presence:join, presence:leave. A subscriber on "chat:" gets
  * every chat:* event, one on "" gets everything. Sends never block: at the high-water mark

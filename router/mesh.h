@@ -1,4 +1,4 @@
-/* The mesh transport (CONTRACT.md section 4, docs/mesh.md): a PUB bound at --mesh-bind and a
+/* The mesh transport (docs/mesh.md): a PUB bound at --mesh-bind and a
  * SUB connected to every --mesh-peers entry. Topics (each ends in '|', a character that no
  * node id or room name may contain, so that ZeroMQ's prefix match is an exact match):
  *   "c"            the control stream: presence deltas, snapshots, heartbeats, resync

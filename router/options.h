@@ -1,4 +1,4 @@
-/* The configuration table of rt-router (CONTRACT.md section 1), shared by every program built
+/* The configuration table of rt-router, shared by every program built
  * on the router library so that they accept the same flags. */
 #ifndef RT_OPTIONS_H
 #define RT_OPTIONS_H

@@ -32,8 +32,8 @@ typedef struct {
     char *fanout;           /* gateway fan-out PUB, tcp port 5556 on every interface */
     char *api;              /* service API ROUTER, tcp port 5557 on every interface; NULL: none */
     char *events;           /* service events PUB, tcp port 5558 on every interface; NULL: none */
-    char *mesh_bind;        /* mesh PUB, tcp port 9090 on every interface (issue 4) */
-    char *mesh_peers;       /* comma-separated (issue 4); an entry may end in #Z85KEY */
+    char *mesh_bind;        /* mesh PUB, tcp port 9090 on every interface */
+    char *mesh_peers;       /* comma-separated; an entry may end in #Z85KEY */
     char *curve_secret_key; /* zcert secret certificate: CURVE on mesh, api and events */
     char *curve_allow;      /* directory of the zcert public certificates allowed */
     bool auto_join;         /* a room message from a non-member joins it first */

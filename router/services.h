@@ -1,4 +1,4 @@
-/* The service registry of the service API (CONTRACT.md §3): which DEALER (routing id) handles
+/* The service registry of the service API (docs/services.md): which DEALER (routing id) handles
  * which type patterns, when each was last heard from, and round-robin over the live
  * registrations of a pattern. A pattern, once registered, stays known until the registry is
  * destroyed (router restart), also while none of its services is live: its messages then get

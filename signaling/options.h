@@ -1,4 +1,4 @@
-/* The configuration of rt-signaling (CONTRACT.md section 1): the table and the struct it fills. */
+/* The configuration of rt-signaling: the table and the struct it fills. */
 #ifndef RT_SIG_OPTIONS_H
 #define RT_SIG_OPTIONS_H
 
@@ -15,7 +15,7 @@ typedef struct {
     long long turn_ttl;   /* seconds a TURN credential is valid */
     long long rate_limit; /* webrtc:* messages per second per connection (0 = off) */
     long long rate_burst;
-    long long api_timeout; /* ms this service waits for the router's answers */
+    long long api_timeout;  /* ms this service waits for the router's answers */
     char *curve_secret_key; /* zcert secret certificate: CURVE client key towards the router */
     char *curve_server_key; /* the router's public key (Z85); NULL: our own public key */
     int log_level;

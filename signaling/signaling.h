@@ -1,4 +1,4 @@
-/* rt-signaling: the WebRTC signaling service (CONTRACT.md section 2, webrtc:*) on the service
+/* rt-signaling: the WebRTC signaling service (webrtc:*, docs/signaling.md) on the service
  * library. It keeps no membership of its own: every decision asks the router (join and
  * presence ops), so several instances can serve one router side by side (the router
  * round-robins handle messages over them). Per-connection rate limits are per instance.

@@ -1,4 +1,4 @@
-/* The payload rules of the webrtc:* messages (CONTRACT.md section 2). */
+/* The payload rules of the webrtc:* messages (docs/signaling.md). */
 #ifndef RT_SIG_VALIDATE_H
 #define RT_SIG_VALIDATE_H
 

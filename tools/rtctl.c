@@ -1,4 +1,4 @@
-/* rtctl: the operator's command line over the router's service API (CONTRACT.md section 3).
+/* rtctl: the operator's command line over the router's service API (docs/services.md).
  * One command, one request, the result as JSON on stdout. Exit codes: 0 ok, 1 error reply
  * from the router, 2 usage error, 3 router unreachable or no answer in time.
  *
