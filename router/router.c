@@ -554,8 +554,8 @@ static bool take_answer(router_t *r, const rt_msg_t *m)
  * not, and a frame too deep or too large would be dropped on the way without a word. */
 static bool fits_out(mp_t v)
 {
-    return !mp_present(v) ||
-           (v.n <= RT_MESSAGE_ENVELOPE_MAX && mp_check(v.p, v.n, RT_PAYLOAD_DEPTH_MAX, NULL) == 0);
+    return !mp_present(v) || (v.n <= RT_MESSAGE_ENVELOPE_MAX &&
+                              mp_check(v.p, v.n, RT_OUT_VALUE_DEPTH_MAX, NULL) == 0);
 }
 
 void router_ack(router_t *r, const rt_msg_t *m, mp_t result)

@@ -342,9 +342,9 @@ def test_clients_that_answer_pings_stay_connected(rt):
 
 # ---- limits defined once: what a flag accepts, the router's frames can carry ----------------
 
-# wire_limits.h: frames of 4 MiB and 64 levels; a payload sits two levels down in an `out`, and
+# wire_limits.h: frames of 4 MiB and 64 levels; a member's meta sits five levels down, and
 # a client message keeps 1 KiB of the frame free for what the `out` envelope adds.
-PAYLOAD_DEPTH_MAX = 64 - 2
+PAYLOAD_DEPTH_MAX = 64 - 5
 MESSAGE_MAX = 4 * 1024 * 1024 - 1024
 
 
@@ -376,8 +376,13 @@ def test_payload_at_and_just_over_the_deepest_nesting_gets_one_answer(rt):
 
     async def main():
         a, b = await clients(g.url, 2)
+        # a meta at the deepest nesting fits the join ack and presence:join of every member
+        meta = {"m": nested(PAYLOAD_DEPTH_MAX - 1)}
         await a.join("deep")
-        await b.join("deep")
+        ack = await b.request("room:join", room="deep", payload=meta)
+        assert ack["type"] == "ack", ack
+        assert [m["meta"] for m in ack["payload"]["members"]][-1] == meta
+        assert (await a.expect_event("presence:join", room="deep"))["payload"]["meta"] == meta
         await a.send({"type": "chat", "room": "deep", "id": 1001, "echo": True,
                       "payload": nested(PAYLOAD_DEPTH_MAX)})
         assert (await a.answer(1001))["type"] == "ack"

@@ -518,8 +518,8 @@ def test_malformed_frames_on_the_api_port(rt):
 
 
 def test_values_too_deep_for_a_client_frame_are_refused_with_an_answer(rt):
-    """A service frame may nest 64 levels, but a payload travels to clients two levels down in
-    the router's `out`: an answer or event that deep would be dropped on the way silently."""
+    """A service frame may nest 64 levels, but an answer or an event's payload travels to clients
+    two levels down in the router's `out`: one that deep would be dropped on the way silently."""
     r = rt.router()
     g = rt.gateway(r)
 
