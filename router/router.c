@@ -317,6 +317,13 @@ void router_stop(router_t *r)
 
 int router_on(router_t *r, const char *pattern, rt_handler_fn fn, void *arg)
 {
+    /* A handler for a built-in's own type replaces the built-in where it stands, before the
+     * services' patterns, as it did when both lived in one table. */
+    rt_handler_fn had;
+    void *had_arg;
+    if (strchr(pattern, '*') == NULL &&
+        dispatch_find(r->first, pattern, &had, &had_arg) == DISPATCH_HANDLER)
+        return dispatch_on(r->first, pattern, fn, arg);
     return dispatch_on(r->dispatch, pattern, fn, arg);
 }
 
@@ -820,6 +827,16 @@ rt_err_t router_publish(router_t *r, const char *room, const char *type, const c
     return RT_OK;
 }
 
+/* {type, room?, from?, payload} to conn `to` on gateway gw. */
+static void send_event(router_t *r, const char *gw, const char *to, const char *type,
+                       const char *room, const char *from, mp_t payload)
+{
+    enc_out_conn(&r->w, to);
+    enc_event(&r->w, type, room, from, payload);
+    r->stats.msgs_out++;
+    pub(r, gw, mpw_view(&r->w));
+}
+
 rt_err_t router_send(router_t *r, const char *to, const char *type, const char *room,
                      const char *from, mp_t payload)
 {
@@ -828,10 +845,7 @@ rt_err_t router_send(router_t *r, const char *to, const char *type, const char *
         return RT_E_PEER_NOT_FOUND;
     if (!type || !fits_out(payload))
         return RT_E_BAD_REQUEST;
-    enc_out_conn(&r->w, to);
-    enc_event(&r->w, type, room, from, payload);
-    r->stats.msgs_out++;
-    pub(r, gw, mpw_view(&r->w));
+    send_event(r, gw, to, type, room, from, payload);
     return RT_OK;
 }
 
@@ -927,7 +941,8 @@ void router_default_route(router_t *r, const rt_msg_t *m)
                 router_error(r, m, RT_E_PEER_NOT_FOUND, "no such member in this room");
                 return;
             }
-            router_send(r, m->to, m->type, m->room, m->conn, m->payload);
+            send_event(r, conns_gw(r->conns, m->to), m->to, m->type, m->room, m->conn,
+                       m->payload); /* a client payload: bounded by its gateway already */
         } else {
             room_event(r, m->room, m->type, m->conn, m->payload, m->echo ? NULL : m->conn);
         }
@@ -936,7 +951,7 @@ void router_default_route(router_t *r, const rt_msg_t *m)
             router_error(r, m, RT_E_PEER_NOT_FOUND, "no such peer in a shared room");
             return;
         }
-        router_send(r, m->to, m->type, NULL, m->conn, m->payload);
+        send_event(r, conns_gw(r->conns, m->to), m->to, m->type, NULL, m->conn, m->payload);
     }
     router_ack(r, m, MP_NONE);
 }

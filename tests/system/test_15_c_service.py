@@ -16,19 +16,23 @@ def start_shout(rt, r):
     return p
 
 
+async def shout_round_trip(url):
+    """Two clients in a room: a shout:say is answered and its shout:said reaches both; a bad
+    payload gets bad_request. The example service must be registered."""
+    a, b = await clients(url, 2)
+    await a.join("loud")
+    await b.join("loud")
+    assert await a.ok("shout:say", room="loud", payload={"text": "hi there"}) == {"length": 8}
+    for c in (a, b):
+        ev = await c.expect_event("shout:said")
+        assert ev == {"type": "shout:said", "room": "loud", "from": a.id,
+                      "payload": {"text": "HI THERE"}}, ev
+    await a.err("shout:say", "bad_request", room="loud", payload={"text": 5})
+    await close_all([a, b])
+
+
 def test_shout(cluster):
     rt, r, g = cluster
     start_shout(rt, r)
 
-    async def main():
-        a, b = await clients(g.url, 2)
-        await a.join("loud")
-        await b.join("loud")
-        assert await a.ok("shout:say", room="loud", payload={"text": "hi there"}) == {"length": 8}
-        for c in (a, b):
-            ev = await c.expect_event("shout:said")
-            assert ev == {"type": "shout:said", "room": "loud", "from": a.id,
-                          "payload": {"text": "HI THERE"}}, ev
-        await a.err("shout:say", "bad_request", room="loud", payload={"text": 5})
-        await close_all([a, b])
-    asyncio.run(main())
+    asyncio.run(shout_round_trip(g.url))

@@ -8,7 +8,8 @@ import shutil
 import subprocess
 import time
 
-from rt import BIN_DIR, SANITIZE, SLOW, SOURCE_DIR, clients, close_all
+from rt import BIN_DIR, SANITIZE, SLOW, SOURCE_DIR
+from test_15_c_service import shout_round_trip
 
 BUILD_DIR = os.path.dirname(os.path.abspath(BIN_DIR))
 
@@ -58,15 +59,4 @@ def test_installed_library_serves_a_client(rt, tmp_path):
         loaded = {line.split()[-1] for line in f if "librtservice" in line}
     assert loaded == {os.path.realpath(os.path.join(libdir, "librtservice.so.1"))}, loaded
 
-    async def main():
-        a, b = await clients(g.url, 2)
-        await a.join("loud")
-        await b.join("loud")
-        assert await a.ok("shout:say", room="loud", payload={"text": "hi there"}) == {"length": 8}
-        for c in (a, b):
-            ev = await c.expect_event("shout:said")
-            assert ev == {"type": "shout:said", "room": "loud", "from": a.id,
-                          "payload": {"text": "HI THERE"}}, ev
-        await a.err("shout:say", "bad_request", room="loud", payload={"text": 5})
-        await close_all([a, b])
-    asyncio.run(main())
+    asyncio.run(shout_round_trip(g.url))

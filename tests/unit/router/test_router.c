@@ -371,6 +371,13 @@ static void on_forgetful(router_t *r, const rt_msg_t *m, void *arg)
     (void)arg;
 }
 
+/* A custom ping: answers with a payload of one element where the built-in answers {}. */
+static void on_my_ping(router_t *r, const rt_msg_t *m, void *arg)
+{
+    (void)arg;
+    router_ack(r, m, (mp_t){(const uint8_t *)"\x91\x01", 2});
+}
+
 static bool deny_secret(router_t *r, const rt_msg_t *m, void *arg)
 {
     (void)r;
@@ -402,6 +409,12 @@ static void test_handlers_and_middleware(void **state)
     assert_int_equal(mp_count(expect_ack(g, "G", 2)), 0);
     gw_msg(g, "G", "secret", "c", NULL, 3, NULL, 0); /* middleware stop */
     expect_error(g, "G", 3, "forbidden");
+    expect_nothing(g);
+
+    /* router_on for a built-in's own type replaces the built-in */
+    assert_int_equal(router_on(R, "ping", on_my_ping, NULL), 0);
+    gw_msg(g, "G", "ping", NULL, NULL, 4, NULL, 0);
+    assert_int_equal(mp_count(expect_ack(g, "G", 4)), 1);
     expect_nothing(g);
     gw_destroy(&g);
 }
